@@ -1,0 +1,23 @@
+import { Hono } from 'hono';
+import { containers } from './containers.js';
+import type { AppDeps, AppEnv } from './context.js';
+import { notFound, onError } from './envelope.js';
+import { health } from './health.js';
+import { images } from './images.js';
+
+export type { AppDeps } from './context.js';
+
+/** Builds the HTTP app: the same on Node and on Workers; only the deps differ. */
+export function createApp(deps: AppDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use('*', async (c, next) => {
+    c.set('deps', deps);
+    await next();
+  });
+  app.route('/', health);
+  app.route('/', containers);
+  app.route('/', images);
+  app.notFound(notFound);
+  app.onError(onError);
+  return app;
+}

@@ -1,0 +1,62 @@
+/**
+ * The Cloudflare Workers entry: the same Hono app as the Node server, with state in Workers KV.
+ * Docker is reached through an agent on each host; until an agent is connected, every Docker
+ * call answers a clear "no agent connected" error (and /readyz says so).
+ */
+import { createStorage } from 'unstorage';
+import kvDriver from 'unstorage/drivers/cloudflare-kv-binding';
+import { loadConfig, type LoadedConfig } from './core/config/load.js';
+import type { DockerPort } from './core/docker/port.js';
+import { AppError, ErrorCode } from './core/errors.js';
+import { Inventory } from './core/inventory.js';
+import { systemClock, type Logger } from './core/ports.js';
+import { createApp } from './handlers/app.js';
+import pkg from '../package.json' with { type: 'json' };
+
+interface WorkerEnv {
+  STATE: KVNamespace;
+  [key: string]: unknown;
+}
+
+function consoleLogger(bindings: Record<string, unknown> = {}): Logger {
+  const log = (level: string) => (obj: Record<string, unknown>, msg?: string) =>
+    console.log(JSON.stringify({ level, ...bindings, ...obj, msg }));
+  return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error'), child: (b) => consoleLogger({ ...bindings, ...b }) };
+}
+
+const noAgent = (): never => {
+  throw new AppError(ErrorCode.DockerError, 'no agent is connected for this host');
+};
+const disconnectedDocker: DockerPort = {
+  ping: async () => noAgent(),
+  info: async () => noAgent(),
+  listContainers: async () => noAgent(),
+  inspectContainer: async () => noAgent(),
+  listImages: async () => noAgent(),
+  inspectImage: async () => noAgent(),
+};
+
+let config: LoadedConfig | undefined;
+
+export default {
+  fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Response | Promise<Response> {
+    const vars: Record<string, string | undefined> = {};
+    for (const [k, v] of Object.entries(env)) if (typeof v === 'string') vars[k] = v;
+    config ??= loadConfig({
+      env: vars,
+      readSecretFile: () => {
+        throw new Error('secret files are not available on Workers; use `wrangler secret put`');
+      },
+    });
+    const app = createApp({
+      config,
+      docker: disconnectedDocker,
+      inventory: new Inventory(disconnectedDocker),
+      store: createStorage({ driver: kvDriver({ binding: env.STATE }) }),
+      logger: consoleLogger(),
+      clock: systemClock,
+      version: pkg.version,
+    });
+    return app.fetch(request, env, ctx);
+  },
+};
