@@ -137,7 +137,7 @@ cli=$(command -v docker || true)
 if [ "$cli" != /usr/local/bin/docker ]; then
   say "WARNING: 'docker' resolves to '${cli:-nothing}', expected /usr/local/bin/docker (28.x); the bed scripts put /usr/local/bin first in PATH"
 fi
-say "versions: CLI $(docker version --format '{{.Client.Version}}' 2>/dev/null || echo '?'), \
+say "versions: CLI $(docker --version 2>/dev/null | awk '{print $3}' | tr -d ,), \
 e20 $(/usr/sbin/dockerd --version 2>/dev/null | awk '{print $3}' | tr -d ,), \
 e26 $($D26/usr/sbin/dockerd --version 2>/dev/null | awk '{print $3}' | tr -d ,), \
 compose $($PLUGIN_DIR/docker-compose version --short 2>/dev/null || echo '?'), \
