@@ -1,0 +1,37 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+
+export interface CliRun {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Starts the built CLI (`npm run build` first) as a real process. */
+export function startCli(args: string[], env: Record<string, string>): CliRun {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+/** Waits for the server's "listening" log line and returns its port. */
+export async function waitForPort(run: CliRun, timeoutMs = 15_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const line of run.stdout().split('\n')) {
+      if (!line.startsWith('{')) continue;
+      const rec = JSON.parse(line) as { action?: string; port?: number };
+      if (rec.action === 'listen' && rec.port) return rec.port;
+    }
+    if (run.child.exitCode !== null) throw new Error(`the server exited ${run.child.exitCode}: ${run.stderr()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`the server did not start: ${run.stdout()} ${run.stderr()}`);
+}
