@@ -35,6 +35,7 @@ function invalid(ref: string, why: string): AppError {
 export function parseImageRef(ref: string): ImageRef {
   if (ref.length === 0) throw invalid(ref, 'it is empty');
   if (ref !== ref.trim()) throw invalid(ref, 'it has leading or trailing spaces');
+  if (/^(sha256:)?[a-f0-9]{64}$/.test(ref)) throw invalid(ref, 'that is an image ID, not a reference');
   let rest = ref;
   let digest: string | undefined;
   const at = rest.indexOf('@');

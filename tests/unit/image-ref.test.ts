@@ -35,6 +35,8 @@ describe('parseImageRef normalises as Docker does', () => {
     [`nginx@sha256:${'A'.repeat(64)}`, 'a sha256 digest has 64 lower-case'],
     ['nginx@md5', 'is not a digest'],
     [' nginx', 'leading or trailing spaces'],
+    [`sha256:${'f'.repeat(64)}`, 'that is an image ID'],
+    ['f'.repeat(64), 'that is an image ID'],
     ['a//b', 'is not a valid repository path'],
     ['-a/b', 'is not a valid repository path'],
     [':tag', 'no repository name'],
