@@ -120,6 +120,7 @@ describe('configuration', () => {
     ['', { WATCH_UPDATE_ENABLED: 'yes' }, 'config: WATCH_UPDATE_ENABLED="yes": expected true or false'],
     ['registry: {auth: [{host: ghcr.io, password: 1234}]}', {}, 'config: registry.auth.0.password = (hidden): expected a string'],
     ['- a\n- b', {}, 'config: test.yaml must be a mapping'],
+    ['store: {driver: redis}', {}, 'config: store.redisUrl = "": expected redis://host:port when store.driver is "redis"'],
     ['scan: [', {}, 'config: test.yaml is not valid YAML'],
   ] as const)('refuses %j %j with one line naming the key', (yaml, env, message) => {
     const msg = failure(yaml, env);

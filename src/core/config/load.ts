@@ -65,6 +65,9 @@ export function loadConfig(input: LoadConfigInput): LoadedConfig {
     throw new ConfigError(`config: ${where} = ${value}: ${what}`);
   }
   const config = result.output;
+  if (config.store.driver === 'redis' && !/^rediss?:\/\/.+/.test(config.store.redisUrl)) {
+    throw new ConfigError(`config: store.redisUrl = ${show(config.store.redisUrl.replace(/\/\/[^@/]*@/, '//***@'))}: expected redis://host:port when store.driver is "redis"`);
+  }
   return {
     ...config,
     derived: {
