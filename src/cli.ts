@@ -1,15 +1,21 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { ConfigError, loadConfig, type LoadedConfig } from './core/config/load.js';
+import { containerViews } from './core/container-view.js';
 import { createLogger } from './agent/logger.js';
+import { createNodeRuntime } from './runtime.js';
+import { printScan } from './scan-output.js';
 import { startServer } from './server.js';
 import { VERSION } from './version.js';
 
 const HELP = `watch-docker ${VERSION}: keeps the containers on this Docker host up to date.
 
 Usage:
-  watch-docker [serve] [--config PATH]   run the HTTP server (the default command)
-  watch-docker --help                    show this help
+  watch-docker [serve] [--config PATH]        run the HTTP server (the default command)
+  watch-docker scan --once [--json] [--config PATH]
+                                              check every container once and exit
+                                              (exit 1 when any check failed)
+  watch-docker --help                         show this help
   watch-docker --version                 print the version
 
 The configuration file comes from --config or WATCH_CONFIG; without one, defaults apply.
@@ -18,17 +24,22 @@ See README.md for the full reference.
 `;
 
 interface Args {
-  command: 'serve' | 'help' | 'version';
+  command: 'serve' | 'scan' | 'help' | 'version';
   configPath: string | undefined;
+  once: boolean;
+  json: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { command: 'serve', configPath: undefined };
+  const args: Args = { command: 'serve', configPath: undefined, once: false, json: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     if (a === '--help' || a === '-h' || a === 'help') args.command = 'help';
     else if (a === '--version' || a === '-v') args.command = 'version';
     else if (a === 'serve') args.command = 'serve';
+    else if (a === 'scan') args.command = 'scan';
+    else if (a === '--once' && args.command === 'scan') args.once = true;
+    else if (a === '--json' && args.command === 'scan') args.json = true;
     else if (a === '--config' || a === '-c') {
       const path = argv[++i];
       if (!path) throw new ConfigError('--config needs a file path');
@@ -36,6 +47,7 @@ function parseArgs(argv: string[]): Args {
     } else if (a.startsWith('--config=')) args.configPath = a.slice('--config='.length);
     else throw new ConfigError(`unknown argument ${JSON.stringify(a)} (see --help)`);
   }
+  if (args.command === 'scan' && !args.once) throw new ConfigError('scan needs --once (the server scans on its own schedule)');
   return args;
 }
 
@@ -63,8 +75,21 @@ async function main(): Promise<number> {
     return 0;
   }
   const config = readConfig(args.configPath ?? env.WATCH_CONFIG, env);
+  if (args.command === 'scan') {
+    // Logs go to stderr so that stdout holds only the result.
+    const logger = createLogger({ level: config.logging.level, pretty: process.stderr.isTTY === true, destination: process.stderr });
+    const runtime = await createNodeRuntime(config, env, logger);
+    try {
+      const report = await runtime.deps.scanner.scan();
+      const views = containerViews(await runtime.deps.inventory.containers({ includeStopped: config.docker.includeStopped }), report);
+      process.stdout.write(printScan(views, report, args.json));
+      return report.counts.Error > 0 ? 1 : 0;
+    } finally {
+      await runtime.dispose();
+    }
+  }
   const logger = createLogger({ level: config.logging.level, pretty: process.stdout.isTTY === true });
-  const server = await startServer(config, env, logger);
+  const server = await startServer(await createNodeRuntime(config, env, logger));
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {

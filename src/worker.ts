@@ -10,6 +10,8 @@ import type { DockerPort } from './core/docker/port.js';
 import { AppError, ErrorCode } from './core/errors.js';
 import { Inventory } from './core/inventory.js';
 import { systemClock, type Logger } from './core/ports.js';
+import { Scanner } from './core/scanner.js';
+import { createUpdateChecker } from './core/update-check.js';
 import { createApp } from './handlers/app.js';
 import pkg from '../package.json' with { type: 'json' };
 
@@ -48,15 +50,12 @@ export default {
         throw new Error('secret files are not available on Workers; use `wrangler secret put`');
       },
     });
-    const app = createApp({
-      config,
-      docker: disconnectedDocker,
-      inventory: new Inventory(disconnectedDocker),
-      store: createStorage({ driver: kvDriver({ binding: env.STATE }) }),
-      logger: consoleLogger(),
-      clock: systemClock,
-      version: pkg.version,
-    });
+    const store = createStorage({ driver: kvDriver({ binding: env.STATE }) });
+    const logger = consoleLogger();
+    const inventory = new Inventory(disconnectedDocker);
+    const { checker } = createUpdateChecker(config, { logger });
+    const scanner = new Scanner({ inventory, checker, store, logger, clock: systemClock, config });
+    const app = createApp({ config, docker: disconnectedDocker, inventory, scanner, store, logger, clock: systemClock, version: pkg.version });
     return app.fetch(request, env, ctx);
   },
 };

@@ -2,12 +2,14 @@ import type { LoadedConfig } from '../core/config/load.js';
 import type { DockerPort } from '../core/docker/port.js';
 import type { Inventory } from '../core/inventory.js';
 import type { Clock, Logger, Store } from '../core/ports.js';
+import type { Scanner } from '../core/scanner.js';
 
 /** Everything a handler may use. Handlers keep no state of their own: it all comes from here. */
 export interface AppDeps {
   config: LoadedConfig;
   docker: DockerPort;
   inventory: Inventory;
+  scanner: Scanner;
   store: Store;
   logger: Logger;
   clock: Clock;

@@ -1,0 +1,119 @@
+import { mapLimit } from './concurrency.js';
+import type { LoadedConfig } from './config/load.js';
+import type { Platform } from './docker/port.js';
+import { AppError, describeError } from './errors.js';
+import { formatImageRef, tryParseImageRef, type ImageRef } from './image-ref.js';
+import type { ContainerInfo, ContainerStatus, Inventory } from './inventory.js';
+import { evaluatePolicy } from './policy.js';
+import type { Clock, Logger, Store } from './ports.js';
+
+/** What the scanner needs from the registry side: an exact check of one local image. */
+export interface ImageChecker {
+  /** Warms what a batch of checks will need (e.g. one token for many repositories). */
+  prepare(refs: ImageRef[]): Promise<void>;
+  check(ref: ImageRef, local: { id: string; repoDigests: string[]; platform: Platform }): Promise<{ status: 'UpToDate' | 'UpdateAvailable'; remoteDigest: string }>;
+}
+
+/** The outcome for one container (design §3.1). */
+export interface ContainerCheck {
+  containerId: string;
+  imageId: string;
+  status: Exclude<ContainerStatus, 'NotChecked'>;
+  skipped: boolean;
+  skipReason?: string;
+  remoteDigest?: string;
+  /** What went wrong or what to know, in words a user can act on. */
+  message?: string;
+  /** For Error: unauthorized, not_found, unreachable, rate_limited, server, invalid. */
+  errorKind?: string;
+  lastCheckedAt: string;
+}
+
+export interface ScanReport {
+  startedAt: string;
+  durationMs: number;
+  counts: Record<Exclude<ContainerStatus, 'NotChecked'>, number>;
+  results: Record<string, ContainerCheck>;
+}
+
+export const SCAN_KEY = 'scan:last';
+
+function errorKindOf(err: unknown): string {
+  const kind = err instanceof AppError ? err.data?.kind : undefined;
+  return typeof kind === 'string' ? kind : 'unknown';
+}
+
+/**
+ * Scans every container: policy first, then at most scan.concurrency registry checks at once,
+ * one check per distinct (reference, local image); results go to the store. Concurrent calls
+ * share the scan that is running.
+ */
+export class Scanner {
+  private running: Promise<ScanReport> | null = null;
+
+  constructor(
+    private readonly deps: { inventory: Inventory; checker: ImageChecker; store: Store; logger: Logger; clock: Clock; config: LoadedConfig },
+  ) {}
+
+  scan(): Promise<ScanReport> {
+    this.running ??= this.run().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  /** The last scan's results, or null before the first one. */
+  last(): Promise<ScanReport | null> {
+    return this.deps.store.getItem<ScanReport>(SCAN_KEY);
+  }
+
+  private async run(): Promise<ScanReport> {
+    const { inventory, checker, store, logger, clock, config } = this.deps;
+    const started = clock.now();
+    const containers = await inventory.containers({ includeStopped: config.docker.includeStopped });
+    const results: Record<string, ContainerCheck> = {};
+    const groups = new Map<string, { ref: ImageRef; members: ContainerInfo[]; note: string | undefined }>();
+    const stamp = () => new Date(clock.now()).toISOString();
+
+    for (const c of containers) {
+      const ref = tryParseImageRef(c.image);
+      const decision = evaluatePolicy({ labels: c.labels, repoDigests: c.repoDigests, ref, image: c.image }, config.policy);
+      if (decision.action === 'skip' || !ref) {
+        const reason = decision.action === 'skip' ? decision.reason : 'no image reference';
+        results[c.id] = { containerId: c.id, imageId: c.imageId, status: 'Skipped', skipped: true, skipReason: reason, lastCheckedAt: stamp() };
+        continue;
+      }
+      if (!c.platform) {
+        results[c.id] = { containerId: c.id, imageId: c.imageId, status: 'Error', skipped: false, errorKind: 'invalid', message: `the image ${c.imageId} is no longer on this host`, lastCheckedAt: stamp() };
+        continue;
+      }
+      const key = `${formatImageRef(ref)} ${c.imageId}`;
+      const group = groups.get(key) ?? { ref, members: [], note: decision.note };
+      group.members.push(c);
+      groups.set(key, group);
+    }
+
+    const refs = [...new Map([...groups.values()].map((g) => [formatImageRef(g.ref), g.ref])).values()];
+    await checker.prepare(refs).catch((err: unknown) => logger.debug({ component: 'scanner', action: 'prepare', err: describeError(err) }, 'token warm-up failed; checks will authenticate one by one'));
+
+    await mapLimit([...groups.values()], config.scan.concurrency, async ({ ref, members, note }) => {
+      const first = members[0] as ContainerInfo;
+      let outcome: Omit<ContainerCheck, 'containerId' | 'imageId' | 'lastCheckedAt'>;
+      try {
+        const r = await checker.check(ref, { id: first.imageId, repoDigests: first.repoDigests, platform: first.platform as Platform });
+        outcome = { status: r.status, skipped: false, remoteDigest: r.remoteDigest, ...(note ? { message: note } : {}) };
+      } catch (err) {
+        outcome = { status: 'Error', skipped: false, errorKind: errorKindOf(err), message: describeError(err) };
+        logger.warn({ component: 'scanner', action: 'check', image: formatImageRef(ref), err: describeError(err) }, 'registry check failed');
+      }
+      for (const c of members) results[c.id] = { containerId: c.id, imageId: c.imageId, ...outcome, lastCheckedAt: stamp() };
+    });
+
+    const counts = { UpToDate: 0, UpdateAvailable: 0, Skipped: 0, Error: 0 };
+    for (const r of Object.values(results)) counts[r.status]++;
+    const report: ScanReport = { startedAt: new Date(started).toISOString(), durationMs: clock.now() - started, counts, results };
+    await store.setItem(SCAN_KEY, report);
+    logger.info({ component: 'scanner', action: 'scan', durationMs: report.durationMs, ...counts }, 'scan finished');
+    return report;
+  }
+}

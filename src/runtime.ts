@@ -1,0 +1,39 @@
+import type { Storage } from 'unstorage';
+import type { LoadedConfig } from './core/config/load.js';
+import { Inventory } from './core/inventory.js';
+import { systemClock, type Logger } from './core/ports.js';
+import { Scanner } from './core/scanner.js';
+import { createUpdateChecker } from './core/update-check.js';
+import type { AppDeps } from './handlers/app.js';
+import { DockerodePort } from './agent/docker/dockerode-port.js';
+import { resolveDockerHost } from './agent/docker/engine-address.js';
+import { readDockerConfigAuths } from './agent/docker-config.js';
+import { createNodeStore } from './agent/store.js';
+import { VERSION } from './version.js';
+
+export interface NodeRuntime {
+  deps: AppDeps;
+  dockerHost: string;
+  store: Storage;
+  dispose(): Promise<void>;
+}
+
+/** Wires the portable core to the Node adapters: the one place that knows both. */
+export async function createNodeRuntime(config: LoadedConfig, env: Record<string, string | undefined>, logger: Logger): Promise<NodeRuntime> {
+  const dockerHost = resolveDockerHost(config.docker.host, env);
+  const docker = new DockerodePort(dockerHost);
+  const store = await createNodeStore(config.store);
+  const inventory = new Inventory(docker);
+  const dockerAuths = await readDockerConfigAuths(env);
+  if (dockerAuths.helperHosts.length > 0) {
+    logger.warn({ component: 'registry', action: 'credentials', hosts: dockerAuths.helperHosts, file: dockerAuths.path }, 'these registries keep their login in a Docker credential helper, which cannot be read: set registry.auth for them');
+  }
+  const { checker } = createUpdateChecker(config, { dockerAuths: dockerAuths.credentials, logger: logger.child({ component: 'registry' }) });
+  const scanner = new Scanner({ inventory, checker, store, logger, clock: systemClock, config });
+  return {
+    deps: { config, docker, inventory, scanner, store, logger, clock: systemClock, version: VERSION },
+    dockerHost,
+    store,
+    dispose: () => store.dispose(),
+  };
+}

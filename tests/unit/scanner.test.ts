@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { AppError, ErrorCode } from '../../src/core/errors.js';
+import { formatImageRef, type ImageRef } from '../../src/core/image-ref.js';
+import type { ImageChecker } from '../../src/core/scanner.js';
+import { MemoryDocker } from '../helpers/memory-docker.js';
+import { testApp } from '../helpers/test-app.js';
+
+const sha = (c: string) => `sha256:${c.repeat(64)}`;
+
+function host() {
+  const docker = new MemoryDocker();
+  docker.addImage({ id: sha('1'), repoTags: ['r.io/a:latest'], repoDigests: [`r.io/a@${sha('a')}`] });
+  docker.addImage({ id: sha('2'), repoTags: ['r.io/b:latest'], repoDigests: [`r.io/b@${sha('b')}`] });
+  docker.addImage({ id: sha('3'), repoTags: ['local:dev'], repoDigests: [] });
+  docker.addContainer({ id: 'a1', name: 'a1', image: 'r.io/a:latest', imageId: sha('1') });
+  docker.addContainer({ id: 'a2', name: 'a2', image: 'r.io/a:latest', imageId: sha('1') });
+  docker.addContainer({ id: 'b1', name: 'b1', image: 'r.io/b:latest', imageId: sha('2') });
+  docker.addContainer({ id: 'l1', name: 'l1', image: 'local:dev', imageId: sha('3') });
+  docker.addContainer({ id: 's1', name: 's1', image: 'r.io/b:latest', imageId: sha('2'), labels: { 'watchdocker.skip': 'true' } });
+  return docker;
+}
+
+/** A checker recording its calls; r.io/a has an update, r.io/b fails as the registry says. */
+function recordingChecker(delayMs = 5) {
+  const calls: string[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const checker: ImageChecker = {
+    prepare: async (refs: ImageRef[]) => {
+      calls.push(`prepare ${refs.map(formatImageRef).sort().join(',')}`);
+    },
+    check: async (ref) => {
+      calls.push(`check ${formatImageRef(ref)}`);
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      await new Promise((r) => setTimeout(r, delayMs));
+      inFlight--;
+      if (ref.repository === 'b') throw new AppError(ErrorCode.RegistryError, 'rate limited by r.io, retry after 30 s', { kind: 'rate_limited' });
+      return { status: 'UpdateAvailable', remoteDigest: sha('f') };
+    },
+  };
+  return { checker, calls, maxInFlight: () => maxInFlight };
+}
+
+describe('scanner', () => {
+  it('checks each distinct image once, applies policy, and reports errors as Error, never UpToDate', async () => {
+    const { checker, calls } = recordingChecker();
+    const { app } = testApp(host(), { checker });
+    const res = await app.request('/api/scan', { method: 'POST' });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { data: { counts: Record<string, number>; containers: Record<string, unknown>[] } };
+    expect(body.data.counts).toEqual({ UpToDate: 0, UpdateAvailable: 2, Skipped: 2, Error: 1 });
+    expect(calls).toEqual(['prepare r.io/a:latest,r.io/b:latest', 'check r.io/a:latest', 'check r.io/b:latest']);
+    const by = Object.fromEntries(body.data.containers.map((c) => [c.name, c]));
+    expect(by.a1).toMatchObject({ status: 'UpdateAvailable', skipped: false, currentDigest: sha('a'), remoteDigest: sha('f') });
+    expect(by.a1?.lastCheckedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(by.b1).toMatchObject({ status: 'Error', errorKind: 'rate_limited', message: 'rate limited by r.io, retry after 30 s' });
+    expect(by.b1).not.toHaveProperty('remoteDigest');
+    expect(by.l1).toMatchObject({ status: 'Skipped', skipped: true, skipReason: 'local build (no RepoDigests)' });
+    expect(by.s1).toMatchObject({ status: 'Skipped', skipReason: 'label watchdocker.skip=true' });
+  });
+
+  it('keeps results for GET /api/containers, and drops a result once the container runs another image', async () => {
+    const docker = host();
+    const { app } = testApp(docker, { checker: recordingChecker().checker });
+    await app.request('/api/scan', { method: 'POST' });
+    const get = async () => ((await (await app.request('/api/containers')).json()) as { data: { containers: { name: string; status: string }[] } }).data.containers;
+    expect((await get()).find((c) => c.name === 'a1')?.status).toBe('UpdateAvailable');
+    const a1 = docker.containers.get('a1');
+    if (a1) a1.imageId = sha('2');
+    expect((await get()).find((c) => c.name === 'a1')?.status).toBe('NotChecked');
+  });
+
+  it('keeps at most scan.concurrency checks in flight', async () => {
+    const docker = new MemoryDocker();
+    for (let i = 0; i < 12; i++) {
+      docker.addImage({ id: sha(i.toString(16)), repoDigests: [`r.io/x${i}@${sha('a')}`] });
+      docker.addContainer({ id: `c${i}`, name: `c${i}`, image: `r.io/x${i}:latest`, imageId: sha(i.toString(16)) });
+    }
+    const rec = recordingChecker(20);
+    const { scanner } = testApp(docker, { checker: rec.checker, env: { WATCH_SCAN_CONCURRENCY: '3' } });
+    const report = await scanner.scan();
+    expect(report.counts.UpdateAvailable).toBe(12);
+    expect(rec.maxInFlight()).toBe(3);
+  });
+
+  it('shares one running scan between concurrent callers', async () => {
+    const rec = recordingChecker(20);
+    const { scanner } = testApp(host(), { checker: rec.checker });
+    const [a, b] = await Promise.all([scanner.scan(), scanner.scan()]);
+    expect(a).toBe(b);
+    expect(rec.calls.filter((c) => c.startsWith('check'))).toHaveLength(2);
+  });
+});
