@@ -22,7 +22,7 @@ export interface LoggerOptions {
 export function createLogger(opts: LoggerOptions): Logger & pino.Logger {
   const options: pino.LoggerOptions = {
     level: opts.level,
-    base: { component: 'watch-docker' },
+    base: { service: 'watch-docker' },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
   };
   if (opts.destination) return pino(options, opts.destination);

@@ -129,7 +129,8 @@ for crt in /usr/local/share/ca-certificates/*.crt; do
   [ -f "$crt" ] || continue
   cp "$crt" "$ROOTFS/usr/local/share/ca-certificates/"
   # The host bundle usually has them already; append those it lacks.
-  grep -qF "$(sed -n '2p' "$crt")" "$ROOTFS$CA_BUNDLE" || { cat "$crt"; echo; } >>"$ROOTFS$CA_BUNDLE"
+  first=$(awk '/BEGIN CERTIFICATE/ { getline; print; exit }' "$crt")
+  if [ -z "$first" ] || ! grep -qF -- "$first" "$ROOTFS$CA_BUNDLE"; then { cat "$crt"; echo; } >>"$ROOTFS$CA_BUNDLE"; fi
 done
 if [ -s "$ROOTFS$CA_BUNDLE" ]; then
   chmod 0644 "$ROOTFS$CA_BUNDLE"

@@ -1,0 +1,222 @@
+import { execFile } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readBedEnv, uniqueName } from '../helpers/bed.js';
+import { docker, dockerQuiet } from '../helpers/docker-cli.js';
+
+/**
+ * The project's Dockerfile, built for real and run against the test engine: the image
+ * serves, sees the engine through the mounted socket as the non-root `node` user, turns
+ * healthy by its own HEALTHCHECK, and carries no devDependencies.
+ *
+ * The base image `node:22-bookworm-slim` cannot be pulled on the test machine: the test
+ * bed's stand-in (tests/bed/standin-node-image.sh) is loaded into the engine first.
+ */
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const STANDIN = fileURLToPath(new URL('../bed/standin-node-image.sh', import.meta.url));
+const IMAGE = 'watch-docker:test';
+const IMAGE_LEGACY = 'watch-docker:test-legacy';
+const MIN = 60_000;
+
+// Set by the integration globalSetup from /tmp/wd/bed.env; read the file directly otherwise.
+const HOST = process.env.WD_DOCKER_HOST ?? readBedEnv().WD_DOCKER_HOST ?? '';
+const SOCKET = HOST.startsWith('unix://') ? HOST.slice('unix://'.length) : '';
+
+const name = uniqueName('dockerfile');
+let port = 0;
+let containerId = '';
+/** BuildKit when the buildx plugin is there (the CLI's default then); else the legacy builder. */
+let buildkit = false;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port: p } = srv.address() as { port: number };
+      srv.close(() => resolve(p));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function logsTail(): Promise<string> {
+  return docker(HOST, ['logs', '--tail', '40', name]).catch((e: Error) => `(no logs: ${e.message})`);
+}
+
+/** Polls until fn returns a value (not undefined), or fails with the last reason and the container's logs. */
+async function waitFor<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = String(err);
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (last: ${last})` : ''}\n${await logsTail()}`);
+    await sleep(500);
+  }
+}
+
+async function getJson(path: string): Promise<{ status: number; body: any }> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(5_000) });
+  return { status: res.status, body: await res.json() };
+}
+
+describe('Dockerfile', () => {
+  beforeAll(async () => {
+    if (!SOCKET) throw new Error(`the Dockerfile test needs a unix-socket engine, got WD_DOCKER_HOST=${JSON.stringify(HOST)}`);
+
+    // 1. The stand-in base image: built once and cached, loaded in later runs.
+    await run('bash', [STANDIN], { env: { ...process.env, DOCKER_HOST: HOST }, timeout: 20 * MIN, maxBuffer: 16 * 1024 * 1024 }).catch(
+      (err: { stderr?: string; message: string }) => {
+        throw new Error(`${STANDIN} failed: ${err.stderr?.trim() || err.message}`);
+      },
+    );
+
+    // 2. The image, exactly as a user builds it (plus what this machine's network needs).
+    // --network host: npm reaches the registry; never --pull: the base image is local only.
+    buildkit = await docker(HOST, ['buildx', 'version']).then(() => true, () => false);
+    await docker(HOST, ['build', '--network', 'host', '--force-rm', '-t', IMAGE, ROOT], {
+      timeoutMs: 15 * MIN,
+      env: { DOCKER_BUILDKIT: buildkit ? '1' : '0' },
+    });
+
+    // 3. Run it beside the engine's socket, as the non-root user with the socket's group.
+    port = await freePort();
+    const gid = String(statSync(SOCKET).gid);
+    containerId = await docker(HOST, [
+      'run', '-d', '--name', name, '--network', 'host',
+      '-v', `${SOCKET}:/var/run/docker.sock`,
+      '--group-add', gid,
+      '-e', `WATCH_SERVER_ADDR=127.0.0.1:${port}`,
+      '--health-interval', '1s', '--health-timeout', '5s', '--health-start-period', '30s', '--health-retries', '3',
+      IMAGE,
+    ]);
+  }, 40 * MIN);
+
+  afterAll(async () => {
+    // -v: also the anonymous /data volume. The stand-in base image stays: it is the cache.
+    await dockerQuiet(HOST, ['rm', '-f', '-v', name]);
+    await dockerQuiet(HOST, ['rmi', '-f', IMAGE]);
+    await dockerQuiet(HOST, ['rmi', '-f', IMAGE_LEGACY]);
+  }, 2 * MIN);
+
+  it('has the runtime configuration of the Dockerfile', async () => {
+    const cfg = JSON.parse(await docker(HOST, ['image', 'inspect', '--format', '{{json .Config}}', IMAGE])) as {
+      User: string;
+      Env: string[];
+      ExposedPorts: Record<string, unknown>;
+      Entrypoint: string[];
+      Cmd: string[];
+      Volumes: Record<string, unknown>;
+      Labels: Record<string, string>;
+      Healthcheck: { Test: string[] };
+    };
+    expect(cfg.User).toBe('node');
+    expect(cfg.Env).toEqual(expect.arrayContaining(['NODE_ENV=production', 'WATCH_SERVER_ADDR=:8080', 'WATCH_STORE_DATA_DIR=/data']));
+    expect(Object.keys(cfg.ExposedPorts)).toEqual(['8080/tcp']);
+    expect(Object.keys(cfg.Volumes)).toEqual(['/data']);
+    expect(cfg.Entrypoint).toEqual(['node', 'dist/cli.js']);
+    expect(cfg.Cmd).toEqual(['serve']);
+    expect(cfg.Healthcheck.Test.slice(0, 3)).toEqual(['CMD', 'node', '-e']);
+    expect(cfg.Labels['org.opencontainers.image.title']).toBe('watch-docker');
+    expect(cfg.Labels['org.opencontainers.image.licenses']).toBe('MIT');
+  });
+
+  it('answers GET /healthz', async () => {
+    const { body } = await waitFor('GET /healthz to answer 200', 60_000, async () => {
+      const r = await getJson('/healthz');
+      return r.status === 200 ? r : undefined;
+    });
+    expect(body).toMatchObject({ code: 0, msg: 'success', data: { status: 'ok' } });
+  }, 2 * MIN);
+
+  it('lists its own container through the mounted socket', async () => {
+    const body = await waitFor('GET /api/containers to list the container itself', 60_000, async () => {
+      const r = await getJson('/api/containers');
+      if (r.status !== 200 || r.body?.code !== 0) throw new Error(`HTTP ${r.status}: ${JSON.stringify(r.body)}`);
+      const mine = (r.body.data.containers as { id: string; name: string }[]).some(
+        (c) => c.id === containerId || c.name.replace(/^\//, '') === name,
+      );
+      return mine ? r.body : undefined;
+    });
+    expect(body.code).toBe(0);
+    expect(body.data.total).toBeGreaterThanOrEqual(1);
+  }, 2 * MIN);
+
+  it('runs as uid 1000 and can write only its data volume', async () => {
+    expect(await docker(HOST, ['exec', name, 'id', '-u'])).toBe('1000');
+    expect(await docker(HOST, ['exec', name, 'id', '-g'])).toBe('1000');
+    // /data is the node user's; the code is not.
+    await docker(HOST, ['exec', name, 'touch', '/data/.write-test']);
+    await expect(docker(HOST, ['exec', name, 'touch', '/app/dist/.write-test'])).rejects.toThrow();
+  });
+
+  it('turns healthy by its own HEALTHCHECK', async () => {
+    const status = await waitFor('the Docker health status to turn healthy', 90_000, async () => {
+      const s = await docker(HOST, ['inspect', '--format', '{{.State.Health.Status}}', name]);
+      if (s === 'unhealthy') {
+        const log = await docker(HOST, ['inspect', '--format', '{{json .State.Health.Log}}', name]);
+        throw new Error(`unhealthy: ${log}`);
+      }
+      return s === 'healthy' ? s : undefined;
+    });
+    expect(status).toBe('healthy');
+  }, 2 * MIN);
+
+  it('carries production dependencies only, and no sources or tests', async () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+      devDependencies: Record<string, string>;
+    };
+    const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { dev?: boolean; devOptional?: boolean }>;
+    };
+    const wanted = Object.keys(pkg.dependencies).map((d) => `node_modules/${d}`);
+    // A devDependency may also be a real runtime dependency of a dependency (the lockfile
+    // then does not mark it dev, e.g. @types/node under protobufjs): only dev-only ones must be absent.
+    const devOnly = Object.keys(pkg.devDependencies)
+      .map((d) => `node_modules/${d}`)
+      .filter((p) => lock.packages[p]?.dev === true || lock.packages[p]?.devOptional === true);
+    expect(devOnly).toContain('node_modules/vitest');
+    const probe = [...wanted, 'dist/cli.js', 'package.json', ...devOnly, 'src', 'tests', 'node_modules/.bin/tsc', 'node_modules/.bin/vitest'];
+    // Plain argv (no shell): node prints which of these paths exist inside the container.
+    const out = await docker(HOST, [
+      'exec', '-w', '/app', name, 'node', '-e',
+      'const fs=require("fs");console.log(JSON.stringify(process.argv.slice(1).filter((p)=>fs.existsSync(p))))',
+      ...probe,
+    ]);
+    expect(JSON.parse(out)).toEqual([...wanted, 'dist/cli.js', 'package.json']);
+    // The literal check as well: listing a devDependency fails.
+    await expect(docker(HOST, ['exec', '-w', '/app', name, 'ls', 'node_modules/vitest'])).rejects.toThrow();
+  });
+
+  it('builds the same image with the legacy builder (no BuildKit-only syntax)', async (ctx) => {
+    if (!buildkit) ctx.skip(); // the image above was built by the legacy builder already
+    const dangling = async () =>
+      new Set((await docker(HOST, ['images', '-q', '--no-trunc', '--filter', 'dangling=true'])).split('\n').filter(Boolean));
+    const before = await dangling();
+    try {
+      await docker(HOST, ['build', '--network', 'host', '--force-rm', '-t', IMAGE_LEGACY, ROOT], {
+        timeoutMs: 15 * MIN,
+        env: { DOCKER_BUILDKIT: '0' },
+      });
+      const fmt = '{{json .Config.User}} {{json .Config.Env}} {{json .Config.Entrypoint}} {{json .Config.Cmd}} {{json .Config.ExposedPorts}} {{json .Config.Volumes}} {{json .Config.Healthcheck}} {{json .Config.Labels}}';
+      expect(await docker(HOST, ['image', 'inspect', '--format', fmt, IMAGE_LEGACY])).toBe(await docker(HOST, ['image', 'inspect', '--format', fmt, IMAGE]));
+    } finally {
+      // The legacy builder keeps the build stage as an untagged image: remove what this build left.
+      await dockerQuiet(HOST, ['rmi', '-f', IMAGE_LEGACY]);
+      for (const id of await dangling()) if (!before.has(id)) await dockerQuiet(HOST, ['rmi', id]);
+    }
+  }, 20 * MIN);
+});
