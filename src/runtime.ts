@@ -1,11 +1,14 @@
 import type { Storage } from 'unstorage';
 import type { LoadedConfig } from './core/config/load.js';
+import { Auth } from './core/auth/auth.js';
+import { authSettings } from './core/auth/settings.js';
 import { Inventory } from './core/inventory.js';
 import { systemClock, type Logger } from './core/ports.js';
 import { Scanner } from './core/scanner.js';
 import { createUpdateChecker } from './core/update-check.js';
 import type { AppDeps } from './handlers/app.js';
 import { DockerodePort } from './agent/docker/dockerode-port.js';
+import { nodePeerAddress } from './handlers/auth-client-address.js';
 import { resolveDockerHost } from './agent/docker/engine-address.js';
 import { readDockerConfigAuths } from './agent/docker-config.js';
 import { createNodeStore } from './agent/store.js';
@@ -30,8 +33,9 @@ export async function createNodeRuntime(config: LoadedConfig, env: Record<string
   }
   const { checker } = createUpdateChecker(config, { dockerAuths: dockerAuths.credentials, logger: logger.child({ component: 'registry' }) });
   const scanner = new Scanner({ inventory, checker, store, logger, clock: systemClock, config });
+  const auth = new Auth({ settings: authSettings(config), store, logger, clock: systemClock });
   return {
-    deps: { config, docker, inventory, scanner, store, logger, clock: systemClock, version: VERSION },
+    deps: { config, docker, inventory, scanner, auth, getClientAddress: nodePeerAddress, store, logger, clock: systemClock, version: VERSION },
     dockerHost,
     store,
     dispose: () => store.dispose(),

@@ -15,6 +15,9 @@ export interface RunningServer {
 export async function startServer(runtime: NodeRuntime): Promise<RunningServer> {
   const { deps, dockerHost } = runtime;
   const { config, logger, docker, scanner } = deps;
+  // Loads or creates the signing key and the password hash now, so a generated password is
+  // printed at start-up rather than at the first login.
+  await deps.auth.ready();
   const app = createApp(deps);
   const { host, port } = config.derived.listen;
   const server: ServerType = await new Promise((resolve, reject) => {

@@ -7,12 +7,15 @@ import { createStorage } from 'unstorage';
 import kvDriver from 'unstorage/drivers/cloudflare-kv-binding';
 import { loadConfig, type LoadedConfig } from './core/config/load.js';
 import type { DockerPort } from './core/docker/port.js';
+import { Auth } from './core/auth/auth.js';
+import { authSettings } from './core/auth/settings.js';
 import { AppError, ErrorCode } from './core/errors.js';
 import { Inventory } from './core/inventory.js';
 import { systemClock, type Logger } from './core/ports.js';
 import { Scanner } from './core/scanner.js';
 import { createUpdateChecker } from './core/update-check.js';
 import { createApp } from './handlers/app.js';
+import { cloudflarePeerAddress } from './handlers/auth-client-address.js';
 import pkg from '../package.json' with { type: 'json' };
 
 interface WorkerEnv {
@@ -39,6 +42,7 @@ const disconnectedDocker: DockerPort = {
 };
 
 let config: LoadedConfig | undefined;
+let auth: Auth | undefined;
 
 export default {
   fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Response | Promise<Response> {
@@ -55,7 +59,11 @@ export default {
     const inventory = new Inventory(disconnectedDocker);
     const { checker } = createUpdateChecker(config, { logger });
     const scanner = new Scanner({ inventory, checker, store, logger, clock: systemClock, config });
-    const app = createApp({ config, docker: disconnectedDocker, inventory, scanner, store, logger, clock: systemClock, version: pkg.version });
+    // Workers refuse PBKDF2 above 100,000 rounds.
+    auth ??= new Auth({ settings: { ...authSettings(config), passwordIterations: 100_000 }, store, logger, clock: systemClock });
+    const app = createApp({
+      config, docker: disconnectedDocker, inventory, scanner, auth, getClientAddress: cloudflarePeerAddress, store, logger, clock: systemClock, version: pkg.version,
+    });
     return app.fetch(request, env, ctx);
   },
 };

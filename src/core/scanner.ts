@@ -50,6 +50,7 @@ function errorKindOf(err: unknown): string {
  */
 export class Scanner {
   private running: Promise<ScanReport> | null = null;
+  private lastInventory: ContainerInfo[] = [];
 
   constructor(
     private readonly deps: { inventory: Inventory; checker: ImageChecker; store: Store; logger: Logger; clock: Clock; config: LoadedConfig },
@@ -62,6 +63,25 @@ export class Scanner {
     return this.running;
   }
 
+  /** The containers as the last scan found them. */
+  async lastContainers(): Promise<ContainerInfo[]> {
+    return this.lastInventory;
+  }
+
+  /**
+   * Records that a container now runs an image just pulled for its tag, so it shows as up to
+   * date until the next scan says otherwise.
+   */
+  async recordUpdated(containerId: string, imageId: string, digest: string | undefined): Promise<void> {
+    const { store, clock } = this.deps;
+    const report = await this.last();
+    if (!report) return;
+    report.results[containerId] = {
+      containerId, imageId, status: 'UpToDate', skipped: false, ...(digest ? { remoteDigest: digest } : {}), lastCheckedAt: new Date(clock.now()).toISOString(),
+    };
+    await store.setItem(SCAN_KEY, report);
+  }
+
   /** The last scan's results, or null before the first one. */
   last(): Promise<ScanReport | null> {
     return this.deps.store.getItem<ScanReport>(SCAN_KEY);
@@ -71,6 +91,7 @@ export class Scanner {
     const { inventory, checker, store, logger, clock, config } = this.deps;
     const started = clock.now();
     const containers = await inventory.containers({ includeStopped: config.docker.includeStopped });
+    this.lastInventory = containers;
     const results: Record<string, ContainerCheck> = {};
     const groups = new Map<string, { ref: ImageRef; members: ContainerInfo[]; note: string | undefined }>();
     const stamp = () => new Date(clock.now()).toISOString();

@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { installAuth } from './auth.js';
 import { containers } from './containers.js';
 import type { AppDeps, AppEnv } from './context.js';
 import { notFound, onError } from './envelope.js';
@@ -14,6 +15,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     c.set('deps', deps);
     await next();
   });
+  // The guard must come before every route: a middleware added after a route never runs for it.
+  installAuth(app, { auth: deps.auth, getClientAddress: deps.getClientAddress });
   app.route('/', health);
   app.route('/', containers);
   app.route('/', images);

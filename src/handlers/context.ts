@@ -1,3 +1,5 @@
+import type { Context } from 'hono';
+import type { Auth } from '../core/auth/auth.js';
 import type { LoadedConfig } from '../core/config/load.js';
 import type { DockerPort } from '../core/docker/port.js';
 import type { Inventory } from '../core/inventory.js';
@@ -10,6 +12,9 @@ export interface AppDeps {
   docker: DockerPort;
   inventory: Inventory;
   scanner: Scanner;
+  auth: Auth;
+  /** The peer address of a request, as the runtime knows it (socket on Node, CF-Connecting-IP on Workers). */
+  getClientAddress: (c: Context) => string | undefined;
   store: Store;
   logger: Logger;
   clock: Clock;

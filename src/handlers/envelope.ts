@@ -18,6 +18,9 @@ export function ok<T>(c: Context, data: T, status: ContentfulStatusCode = 200): 
 /** The one place where errors become responses: a clear message, never a stack trace. */
 export function onError(err: unknown, c: Context<AppEnv>): Response {
   const appErr = toAppError(err);
+  const retryAfter = appErr.data?.retryAfterSeconds;
+  if (appErr.status === 429 && typeof retryAfter === 'number') c.header('Retry-After', String(retryAfter));
+  if (appErr.status === 401) c.header('WWW-Authenticate', 'Bearer');
   if (appErr.code === ErrorCode.Internal || appErr.status >= 500) {
     const logger = c.get('deps')?.logger;
     logger?.error({ component: 'http', action: `${c.req.method} ${c.req.path}`, err: appErr.cause ?? appErr }, appErr.message);

@@ -35,3 +35,11 @@ export async function waitForPort(run: CliRun, timeoutMs = 15_000): Promise<numb
   }
   throw new Error(`the server did not start: ${run.stdout()} ${run.stderr()}`);
 }
+
+/** Logs in to a running server and returns a full token (2FA off). */
+export async function loginAt(baseUrl: string, username: string, password: string): Promise<string> {
+  const res = await fetch(`${baseUrl}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }), signal: AbortSignal.timeout(10_000) });
+  const body = (await res.json()) as { data?: { token?: string }; msg?: string };
+  if (res.status !== 200 || !body.data?.token) throw new Error(`login failed: ${res.status} ${body.msg ?? ''}`);
+  return body.data.token;
+}

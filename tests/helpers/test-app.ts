@@ -1,12 +1,21 @@
+import type { Context } from 'hono';
 import { createStorage } from 'unstorage';
 import memoryDriver from 'unstorage/drivers/memory';
+import { Auth } from '../../src/core/auth/auth.js';
+import { authSettings, type AuthSettings } from '../../src/core/auth/settings.js';
 import { loadConfig } from '../../src/core/config/load.js';
 import type { DockerPort } from '../../src/core/docker/port.js';
 import { AppError, ErrorCode } from '../../src/core/errors.js';
 import { Inventory } from '../../src/core/inventory.js';
-import { silentLogger, systemClock, type Logger, type Store } from '../../src/core/ports.js';
+import { silentLogger, systemClock, type Clock, type Logger, type Store } from '../../src/core/ports.js';
 import { Scanner, type ImageChecker } from '../../src/core/scanner.js';
 import { createApp } from '../../src/handlers/app.js';
+import type { AppDeps } from '../../src/handlers/context.js';
+
+export const TEST_USER = 'operator';
+export const TEST_PASSWORD = 'correct horse battery staple 42';
+/** The peer address a request comes from unless it passes `{ peer }` as its env. */
+export const DEFAULT_PEER = '192.0.2.10';
 
 /** A checker for tests that must not reach a registry: every check fails loudly. */
 export const offlineChecker: ImageChecker = {
@@ -16,13 +25,52 @@ export const offlineChecker: ImageChecker = {
   },
 };
 
-/** A real app over the given Docker port, with an in-memory store and default config. */
-export function testApp(docker: DockerPort, opts: { env?: Record<string, string>; store?: Store; logger?: Logger; checker?: ImageChecker } = {}) {
-  const config = loadConfig({ env: opts.env ?? {}, readSecretFile: () => '' });
-  const store = opts.store ?? createStorage({ driver: memoryDriver() });
+/** Stands in for @hono/node-server's socket address: tests pass `{ peer }` as the request's env. */
+export function testPeer(c: Context): string | undefined {
+  const env: unknown = c.env;
+  return typeof env === 'object' && env !== null && 'peer' in env && typeof env.peer === 'string' ? env.peer : DEFAULT_PEER;
+}
+
+export interface TestAppOptions {
+  env?: Record<string, string>;
+  store?: Store;
+  logger?: Logger;
+  clock?: Clock;
+  checker?: ImageChecker;
+  settings?: Partial<AuthSettings>;
+  getClientAddress?: (c: Context) => string | undefined;
+}
+
+/**
+ * The real app (createApp) over the given Docker port, with an in-memory store, a known login
+ * and PBKDF2 at 100,000 rounds (the minimum the settings allow) to keep the suite quick.
+ * `request` sends a full token, logging in once.
+ */
+export function testApp(docker: DockerPort, opts: TestAppOptions = {}) {
+  const config = loadConfig({ env: { USER_NAME: TEST_USER, USER_PASSWORD: TEST_PASSWORD, ...opts.env }, readSecretFile: () => '' });
+  const store: Store = opts.store ?? createStorage({ driver: memoryDriver() });
   const logger = opts.logger ?? silentLogger;
+  const clock = opts.clock ?? systemClock;
   const inventory = new Inventory(docker);
-  const scanner = new Scanner({ inventory, checker: opts.checker ?? offlineChecker, store, logger, clock: systemClock, config });
-  const app = createApp({ config, docker, inventory, scanner, store, logger, clock: systemClock, version: 'test' });
-  return { app, store, config, scanner };
+  const scanner = new Scanner({ inventory, checker: opts.checker ?? offlineChecker, store, logger, clock, config });
+  const settings: AuthSettings = { ...authSettings(config), passwordIterations: 100_000, ...opts.settings };
+  const auth = new Auth({ settings, store, logger, clock });
+  const deps = { config, docker, inventory, scanner, auth, getClientAddress: opts.getClientAddress ?? testPeer, store, logger, clock, version: 'test' } as AppDeps;
+  const app = createApp(deps);
+
+  let token: Promise<string> | undefined;
+  const login = async (): Promise<string> => {
+    const res = await app.request('/api/v1/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: TEST_USER, password: TEST_PASSWORD }) });
+    const body = (await res.json()) as { data: { token?: string }; msg: string };
+    if (res.status !== 200 || !body.data.token) throw new Error(`login failed: ${res.status} ${body.msg}`);
+    return body.data.token;
+  };
+  /** app.request with a full token. */
+  const request = async (path: string, init: RequestInit = {}): Promise<Response> => {
+    token ??= login();
+    const headers = new Headers(init.headers);
+    headers.set('authorization', `Bearer ${await token}`);
+    return app.request(path, { ...init, headers });
+  };
+  return { app, request, store, config, scanner, auth, deps, settings };
 }

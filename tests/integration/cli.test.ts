@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bed } from '../helpers/bed.js';
-import { startCli, waitForPort, type CliRun } from '../helpers/cli-process.js';
+import { loginAt, startCli, waitForPort, type CliRun } from '../helpers/cli-process.js';
 
 const runs: CliRun[] = [];
 const start = (args: string[], env: Record<string, string>) => {
@@ -16,7 +16,8 @@ afterEach(() => {
   for (const r of runs.splice(0)) if (r.child.exitCode === null) r.child.kill('SIGKILL');
 });
 const dataDir = () => mkdtempSync(join(tmpdir(), 'wdt-cli-'));
-const baseEnv = (): Record<string, string> => ({ DOCKER_HOST: bed().dockerHost, WATCH_SERVER_ADDR: '127.0.0.1:0', WATCH_STORE_DATA_DIR: dataDir() });
+const PASSWORD = 'cli-test-password-1';
+const baseEnv = (): Record<string, string> => ({ DOCKER_HOST: bed().dockerHost, WATCH_SERVER_ADDR: '127.0.0.1:0', WATCH_STORE_DATA_DIR: dataDir(), USER_NAME: 'admin', USER_PASSWORD: PASSWORD, WATCH_AUTH_PASSWORD_ITERATIONS: '100000' });
 
 describe('watch-docker CLI', () => {
   it('prints help and version', async () => {
@@ -55,7 +56,9 @@ describe('watch-docker CLI', () => {
     expect(health.status).toBe(200);
     expect(((await health.json()) as { data: { status: string } }).data.status).toBe('ok');
     expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
-    const list = (await (await fetch(`http://127.0.0.1:${port}/api/containers`)).json()) as { code: number; data: { total: number } };
+    expect((await fetch(`http://127.0.0.1:${port}/api/containers`)).status).toBe(401);
+    const token = await loginAt(`http://127.0.0.1:${port}`, 'admin', PASSWORD);
+    const list = (await (await fetch(`http://127.0.0.1:${port}/api/containers`, { headers: { authorization: `Bearer ${token}` } })).json()) as { code: number; data: { total: number } };
     expect(list.code).toBe(0);
     expect(typeof list.data.total).toBe('number');
     expect(statSync(join(env.WATCH_STORE_DATA_DIR as string, 'health', 'probe')).mode & 0o777).toBe(0o600);
@@ -85,7 +88,8 @@ describe('watch-docker CLI', () => {
     try {
       const run = start([], { ...baseEnv(), DOCKER_HOST: `unix://${proxyPath}` });
       const port = await waitForPort(run);
-      const inFlight = fetch(`http://127.0.0.1:${port}/api/containers`);
+      const token = await loginAt(`http://127.0.0.1:${port}`, 'admin', PASSWORD);
+      const inFlight = fetch(`http://127.0.0.1:${port}/api/containers`, { headers: { authorization: `Bearer ${token}` } });
       await new Promise((r) => setTimeout(r, 300));
       run.child.kill('SIGTERM');
       const res = await inFlight;

@@ -56,7 +56,7 @@ for (const host of bed().engines) {
     });
 
     const list = async (query = ''): Promise<View[]> => {
-      const res = await testApp(port).app.request(`/api/containers${query}`);
+      const res = await testApp(port).request(`/api/containers${query}`);
       expect(res.status).toBe(200);
       return ((await res.json()) as { data: { containers: View[] } }).data.containers;
     };
@@ -90,7 +90,7 @@ for (const host of bed().engines) {
       expect((await list()).map((c) => c.name)).not.toContain(names.stopped);
       const stopped = (await list('?all=true')).find((c) => c.name === names.stopped);
       expect(stopped).toMatchObject({ running: false, state: 'created' });
-      const viaConfig = await testApp(port, { env: { WATCH_DOCKER_INCLUDE_STOPPED: 'true' } }).app.request('/api/containers');
+      const viaConfig = await testApp(port, { env: { WATCH_DOCKER_INCLUDE_STOPPED: 'true' } }).request('/api/containers');
       expect(JSON.stringify(await viaConfig.json())).toContain(names.stopped);
     });
 
@@ -101,7 +101,7 @@ for (const host of bed().engines) {
     });
 
     it('lists images with the containers that use them', async () => {
-      const res = await testApp(port).app.request('/api/images');
+      const res = await testApp(port).request('/api/images');
       const body = (await res.json()) as { data: { images: { id: string; repoTags: string[]; repoDigests: string[]; size: number; platform?: { os: string }; containers: { name: string }[] }[] } };
       const img = body.data.images.find((i) => i.id === imageId);
       expect(img?.repoTags).toContain(`${repo}:v1`);

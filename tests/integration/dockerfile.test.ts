@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loginAt } from '../helpers/cli-process.js';
 import { readBedEnv, uniqueName } from '../helpers/bed.js';
 import { docker, dockerQuiet } from '../helpers/docker-cli.js';
 
@@ -67,8 +68,13 @@ async function waitFor<T>(what: string, timeoutMs: number, fn: () => Promise<T |
   }
 }
 
+const PASSWORD = 'dockerfile-test-password';
+let token: string | undefined;
+
 async function getJson(path: string): Promise<{ status: number; body: any }> {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(5_000) });
+  if (path.startsWith('/api/')) token ??= await loginAt(`http://127.0.0.1:${port}`, 'admin', PASSWORD);
+  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers, signal: AbortSignal.timeout(5_000) });
   return { status: res.status, body: await res.json() };
 }
 
@@ -99,6 +105,7 @@ describe('Dockerfile', () => {
       '-v', `${SOCKET}:/var/run/docker.sock`,
       '--group-add', gid,
       '-e', `WATCH_SERVER_ADDR=127.0.0.1:${port}`,
+      '-e', `USER_PASSWORD=${PASSWORD}`,
       '--health-interval', '1s', '--health-timeout', '5s', '--health-start-period', '30s', '--health-retries', '3',
       IMAGE,
     ]);

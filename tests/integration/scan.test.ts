@@ -69,12 +69,12 @@ describe('scan against real registries', () => {
   const scanWith = async (env: Record<string, string>) => {
     const config = loadConfig({ env: { WATCH_POLICY_ONLY_LABELS: selector, ...env }, readSecretFile: () => '' });
     const { checker } = createUpdateChecker(config);
-    const { app } = testApp(new DockerodePort(host), { env: { WATCH_POLICY_ONLY_LABELS: selector, ...env }, checker });
-    const res = await app.request('/api/scan', { method: 'POST' });
+    const { request } = testApp(new DockerodePort(host), { env: { WATCH_POLICY_ONLY_LABELS: selector, ...env }, checker });
+    const res = await request('/api/scan', { method: 'POST' });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { data: { containers: View[]; counts: Record<string, number> } };
     const mine = body.data.containers.filter((c) => c.name.startsWith(run));
-    const listed = ((await (await app.request('/api/containers')).json()) as { data: { containers: View[] } }).data.containers;
+    const listed = ((await (await request('/api/containers')).json()) as { data: { containers: View[] } }).data.containers;
     // The engine is shared with other tests: count only this test's containers.
     const counts: Record<string, number> = {};
     for (const c of mine) counts[c.status] = (counts[c.status] ?? 0) + 1;

@@ -16,8 +16,8 @@ function seeded() {
 
 describe('HTTP API over a Docker port', () => {
   it('GET /api/containers: the envelope, the status model, compose labels and platform', async () => {
-    const { app } = testApp(seeded());
-    const res = await app.request('/api/containers');
+    const { request } = testApp(seeded());
+    const res = await request('/api/containers');
     expect(res.status).toBe(200);
     const body = (await res.json()) as { code: number; msg: string; data: { containers: Record<string, unknown>[]; total: number } };
     expect(body.code).toBe(0);
@@ -37,33 +37,33 @@ describe('HTTP API over a Docker port', () => {
 
   it('includes stopped containers with ?all=true or docker.includeStopped', async () => {
     const docker = seeded();
-    const byQuery = await (await testApp(docker).app.request('/api/containers?all=true')).json() as { data: { total: number } };
+    const byQuery = await (await testApp(docker).request('/api/containers?all=true')).json() as { data: { total: number } };
     expect(byQuery.data.total).toBe(2);
-    const byConfig = await (await testApp(docker, { env: { WATCH_DOCKER_INCLUDE_STOPPED: 'true' } }).app.request('/api/containers')).json() as { data: { containers: { name: string; running: boolean; platform?: unknown }[] } };
+    const byConfig = await (await testApp(docker, { env: { WATCH_DOCKER_INCLUDE_STOPPED: 'true' } }).request('/api/containers')).json() as { data: { containers: { name: string; running: boolean; platform?: unknown }[] } };
     const old = byConfig.data.containers.find((c) => c.name === 'old');
     expect(old).toMatchObject({ running: false });
     expect(old).not.toHaveProperty('platform');
   });
 
   it('GET /api/images lists users of each image', async () => {
-    const { app } = testApp(seeded());
-    const body = (await (await app.request('/api/images')).json()) as { data: { images: { id: string; containers: { name: string }[] }[]; total: number } };
+    const { request } = testApp(seeded());
+    const body = (await (await request('/api/images')).json()) as { data: { images: { id: string; containers: { name: string }[] }[]; total: number } };
     expect(body.data.total).toBe(1);
     expect(body.data.images[0]?.containers.map((c) => c.name).sort()).toEqual(['web']);
   });
 
   it('answers a bad parameter with 400 and a message naming it', async () => {
-    const { app } = testApp(seeded());
-    const res = await app.request('/api/containers?all=maybe');
+    const { request } = testApp(seeded());
+    const res = await request('/api/containers?all=maybe');
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({ code: ErrorCode.BadRequest, msg: 'query parameter "all": expected true or false', data: null });
-    const res2 = await app.request('/api/containers?bogus=1');
+    const res2 = await request('/api/containers?bogus=1');
     expect(res2.status).toBe(400);
     expect(((await res2.json()) as { msg: string }).msg).toBe('unknown query parameter "bogus"');
   });
 
   it('answers an unknown route with 404 in the envelope', async () => {
-    const res = await testApp(seeded()).app.request('/api/nope', { method: 'POST' });
+    const res = await testApp(seeded()).request('/api/nope', { method: 'POST' });
     expect(res.status).toBe(404);
     expect(await res.json()).toEqual({ code: 40400, msg: 'no route for POST /api/nope', data: null });
   });
@@ -71,12 +71,12 @@ describe('HTTP API over a Docker port', () => {
   it('turns a Docker failure into 50003 and an unexpected one into 500, never a stack trace', async () => {
     const docker = seeded();
     docker.failure = new AppError(ErrorCode.DockerError, 'cannot reach the Docker engine at unix:///x: ENOENT');
-    const res = await testApp(docker).app.request('/api/containers');
+    const res = await testApp(docker).request('/api/containers');
     expect(res.status).toBe(502);
     expect(await res.json()).toEqual({ code: 50003, msg: 'cannot reach the Docker engine at unix:///x: ENOENT', data: null });
 
     docker.failure = new TypeError('secret internals at Object.<anonymous> (/src/x.ts:1:1)');
-    const res2 = await testApp(docker).app.request('/api/images');
+    const res2 = await testApp(docker).request('/api/images');
     expect(res2.status).toBe(500);
     const text = await res2.text();
     expect(JSON.parse(text)).toEqual({ code: 500, msg: 'internal error', data: null });

@@ -78,7 +78,7 @@ describe('configuration', () => {
       IS_SECONDARY_VERIFICATION: 'true',
       TWOFA_ALLOWED_DOMAINS: 'example.com,app.example.com',
     });
-    expect(c.auth).toEqual({ username: 'root', password: 's3cret' });
+    expect(c.auth).toMatchObject({ username: 'root', password: 's3cret' });
     expect(c.shell.enabled).toBe(true);
     expect(c.compose.appPath).toBe('/volume1/docker');
     expect(c.twofa.enabled).toBe(true);
@@ -97,7 +97,7 @@ describe('configuration', () => {
       return v;
     });
     expect(c.registry.auth[0]?.password).toBe('from-file');
-    expect(c.auth).toEqual({ username: 'admin2', password: 'from-file' });
+    expect(c.auth).toMatchObject({ username: 'admin2', password: 'from-file' });
     expect(() => load(undefined, { USER_PASSWORD_FILE: '/nope' }, () => { throw new Error('ENOENT'); })).toThrow(
       'config: USER_PASSWORD_FILE="/nope": cannot read that file',
     );

@@ -45,8 +45,8 @@ function recordingChecker(delayMs = 5) {
 describe('scanner', () => {
   it('checks each distinct image once, applies policy, and reports errors as Error, never UpToDate', async () => {
     const { checker, calls } = recordingChecker();
-    const { app } = testApp(host(), { checker });
-    const res = await app.request('/api/scan', { method: 'POST' });
+    const { request } = testApp(host(), { checker });
+    const res = await request('/api/scan', { method: 'POST' });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { data: { counts: Record<string, number>; containers: Record<string, unknown>[] } };
     expect(body.data.counts).toEqual({ UpToDate: 0, UpdateAvailable: 2, Skipped: 2, Error: 1 });
@@ -62,9 +62,9 @@ describe('scanner', () => {
 
   it('keeps results for GET /api/containers, and drops a result once the container runs another image', async () => {
     const docker = host();
-    const { app } = testApp(docker, { checker: recordingChecker().checker });
-    await app.request('/api/scan', { method: 'POST' });
-    const get = async () => ((await (await app.request('/api/containers')).json()) as { data: { containers: { name: string; status: string }[] } }).data.containers;
+    const { request } = testApp(docker, { checker: recordingChecker().checker });
+    await request('/api/scan', { method: 'POST' });
+    const get = async () => ((await (await request('/api/containers')).json()) as { data: { containers: { name: string; status: string }[] } }).data.containers;
     expect((await get()).find((c) => c.name === 'a1')?.status).toBe('UpdateAvailable');
     const a1 = docker.containers.get('a1');
     if (a1) a1.imageId = sha('2');

@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { AuthConfigSchema } from '../auth/settings.js';
 import { parseListenAddr } from './addr.js';
 import { cronError } from './cron.js';
 import { parseDuration } from './duration.js';
@@ -108,13 +109,7 @@ export const ConfigSchema = v.strictObject({
     }),
     {},
   ),
-  auth: v.optional(
-    v.strictObject({
-      username: v.optional(str, 'admin'),
-      password: v.optional(str, ''),
-    }),
-    {},
-  ),
+  auth: v.optional(AuthConfigSchema, {}),
   shell: v.optional(v.strictObject({ enabled: v.optional(bool, false) }), {}),
   compose: v.optional(v.strictObject({ appPath: v.optional(str, '') }), {}),
   twofa: v.optional(
