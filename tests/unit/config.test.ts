@@ -25,7 +25,7 @@ describe('configuration', () => {
     expect(c.server.addr).toBe(':8080');
     expect(c.docker).toEqual({ host: 'unix:///var/run/docker.sock', includeStopped: false });
     expect(c.scan).toEqual({ interval: '10m', initialScanOnStart: true, concurrency: 3, cacheTTL: '5m' });
-    expect(c.update).toEqual({ enabled: true, autoUpdateCron: '0 3 * * *', allowComposeUpdate: false, removeOldContainer: true });
+    expect(c.update).toEqual({ enabled: true, autoUpdateCron: '0 3 * * *', timezone: '', allowComposeUpdate: false, removeOldContainer: true });
     expect(c.policy.skipLabels).toEqual(['watchdocker.skip=true']);
     expect(c.registry.auth.map((a) => a.host)).toEqual(['registry-1.docker.io', 'ghcr.io']);
     expect(c.twofa.users.admin?.isSetup).toBe(true);
@@ -109,6 +109,7 @@ describe('configuration', () => {
     ['update: {autoUpdateCron: "0 0 3 * * * *"}', {}, 'config: update.autoUpdateCron = "0 0 3 * * * *": expected a cron expression: expected 5 fields'],
     ['update: {autoUpdateCron: "61 * * * *"}', {}, 'config: update.autoUpdateCron = "61 * * * *": expected a cron expression'],
     ['server: {addr: "8080"}', {}, 'config: server.addr = "8080": expected host:port'],
+    ['update: {timezone: Mars/Olympus}', {}, 'config: update.timezone = "Mars/Olympus": expected an IANA time zone'],
     ['server: {addr: ":99999"}', {}, 'config: server.addr = ":99999": expected host:port'],
     ['server: {adr: ":80"}', {}, 'config: server.adr = ":80": unknown key'],
     ['bogus: 1', {}, 'config: bogus = 1: unknown key'],

@@ -17,6 +17,15 @@ const cron = v.pipe(
   }),
 );
 const bool = v.boolean('expected true or false');
+
+function validTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
 const str = v.string('expected a string');
 const strList = v.array(str, 'expected a list of strings');
 
@@ -71,6 +80,11 @@ export const ConfigSchema = v.strictObject({
     v.strictObject({
       enabled: v.optional(bool, false),
       autoUpdateCron: v.optional(cron, '0 3 * * *'),
+      /** IANA time zone for autoUpdateCron; empty: the host's. */
+      timezone: v.optional(
+        v.pipe(str, v.check((s) => s === '' || validTimeZone(s), 'expected an IANA time zone such as Europe/Berlin or UTC')),
+        '',
+      ),
       allowComposeUpdate: v.optional(bool, false),
       removeOldContainer: v.optional(bool, true),
     }),
