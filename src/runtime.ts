@@ -5,8 +5,12 @@ import { authSettings } from './core/auth/settings.js';
 import { Inventory } from './core/inventory.js';
 import { systemClock, type Logger } from './core/ports.js';
 import { Scanner } from './core/scanner.js';
+import { UpdateHistory } from './core/update-history.js';
+import { UpdateService } from './core/update-service.js';
+import { Updater } from './core/updater/updater.js';
 import { createUpdateChecker } from './core/update-check.js';
 import type { AppDeps } from './handlers/app.js';
+import { ComposeCli } from './agent/compose-cli.js';
 import { DockerodePort } from './agent/docker/dockerode-port.js';
 import { nodePeerAddress } from './handlers/auth-client-address.js';
 import { resolveDockerHost } from './agent/docker/engine-address.js';
@@ -16,6 +20,8 @@ import { VERSION } from './version.js';
 
 export interface NodeRuntime {
   deps: AppDeps;
+  /** Run reconcile() once at start-up, before any update. */
+  updater: Updater;
   dockerHost: string;
   store: Storage;
   dispose(): Promise<void>;
@@ -31,11 +37,19 @@ export async function createNodeRuntime(config: LoadedConfig, env: Record<string
   if (dockerAuths.helperHosts.length > 0) {
     logger.warn({ component: 'registry', action: 'credentials', hosts: dockerAuths.helperHosts, file: dockerAuths.path }, 'these registries keep their login in a Docker credential helper, which cannot be read: set registry.auth for them');
   }
+  const credentials = [...config.registry.auth, ...dockerAuths.credentials];
   const { checker } = createUpdateChecker(config, { dockerAuths: dockerAuths.credentials, logger: logger.child({ component: 'registry' }) });
   const scanner = new Scanner({ inventory, checker, store, logger, clock: systemClock, config });
   const auth = new Auth({ settings: authSettings(config), store, logger, clock: systemClock });
+  const updater = new Updater({ docker, store, logger, clock: systemClock });
+  const history = new UpdateHistory(store);
+  const updates = new UpdateService({
+    docker, updater, compose: new ComposeCli(dockerHost), scanner, history, config, credentials, logger, clock: systemClock,
+    updaterOptions: { settleMs: config.derived.settleMs, removeOldImage: config.update.removeOldImage },
+  });
   return {
-    deps: { config, docker, inventory, scanner, auth, getClientAddress: nodePeerAddress, store, logger, clock: systemClock, version: VERSION },
+    updater,
+    deps: { config, docker, inventory, scanner, updates, history, auth, getClientAddress: nodePeerAddress, store, logger, clock: systemClock, version: VERSION },
     dockerHost,
     store,
     dispose: () => store.dispose(),

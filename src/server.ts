@@ -1,6 +1,7 @@
 import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { startScanLoop } from './core/scan-loop.js';
+import { scheduleCron } from './core/scheduler.js';
 import { createApp } from './handlers/app.js';
 import type { NodeRuntime } from './runtime.js';
 import { VERSION } from './version.js';
@@ -30,13 +31,22 @@ export async function startServer(runtime: NodeRuntime): Promise<RunningServer> 
     (info) => logger.info({ component: 'docker', action: 'connect', engine: info.version, apiVersion: info.apiVersion }, 'Docker engine reachable'),
     (err: unknown) => logger.warn({ component: 'docker', action: 'connect', err: String(err) }, 'Docker engine not reachable yet'),
   );
+  // Finish or undo updates a crash interrupted before anything else touches containers.
+  const outcomes = await runtime.updater.reconcile();
+  for (const o of outcomes) logger.warn({ component: 'updater', action: 'reconcile', ...o }, 'repaired an interrupted update');
   const loop = startScanLoop(scanner, { intervalMs: config.derived.scanIntervalMs, initial: config.scan.initialScanOnStart, logger });
+  const autoUpdate = config.update.enabled
+    ? scheduleCron('auto-update', config.update.autoUpdateCron, { ...(config.update.timezone ? { timezone: config.update.timezone } : {}), logger }, () =>
+        deps.updates.runAll({ kind: 'schedule' }),
+      )
+    : null;
 
   return {
     port: actual,
     close: () =>
       new Promise<void>((resolve) => {
         loop.stop();
+        autoUpdate?.stop();
         server.close(() => resolve());
         // Idle keep-alive sockets would hold close() open; busy ones finish their request first.
         if ('closeIdleConnections' in server) server.closeIdleConnections();

@@ -6,7 +6,7 @@
 import { createStorage } from 'unstorage';
 import kvDriver from 'unstorage/drivers/cloudflare-kv-binding';
 import { loadConfig, type LoadedConfig } from './core/config/load.js';
-import type { DockerPort } from './core/docker/port.js';
+import type { FullDockerPort } from './core/docker/port.js';
 import { Auth } from './core/auth/auth.js';
 import { authSettings } from './core/auth/settings.js';
 import { AppError, ErrorCode } from './core/errors.js';
@@ -14,6 +14,9 @@ import { Inventory } from './core/inventory.js';
 import { systemClock, type Logger } from './core/ports.js';
 import { Scanner } from './core/scanner.js';
 import { createUpdateChecker } from './core/update-check.js';
+import { UpdateHistory } from './core/update-history.js';
+import { UpdateService } from './core/update-service.js';
+import { Updater } from './core/updater/updater.js';
 import { createApp } from './handlers/app.js';
 import { cloudflarePeerAddress } from './handlers/auth-client-address.js';
 import pkg from '../package.json' with { type: 'json' };
@@ -32,14 +35,8 @@ function consoleLogger(bindings: Record<string, unknown> = {}): Logger {
 const noAgent = (): never => {
   throw new AppError(ErrorCode.DockerError, 'no agent is connected for this host');
 };
-const disconnectedDocker: DockerPort = {
-  ping: async () => noAgent(),
-  info: async () => noAgent(),
-  listContainers: async () => noAgent(),
-  inspectContainer: async () => noAgent(),
-  listImages: async () => noAgent(),
-  inspectImage: async () => noAgent(),
-};
+/** Every Docker call answers "no agent connected" until the agent link exists. */
+const disconnectedDocker = new Proxy({}, { get: () => async () => noAgent() }) as FullDockerPort;
 
 let config: LoadedConfig | undefined;
 let auth: Auth | undefined;
@@ -61,8 +58,11 @@ export default {
     const scanner = new Scanner({ inventory, checker, store, logger, clock: systemClock, config });
     // Workers refuse PBKDF2 above 100,000 rounds.
     auth ??= new Auth({ settings: { ...authSettings(config), passwordIterations: 100_000 }, store, logger, clock: systemClock });
+    const history = new UpdateHistory(store);
+    const updater = new Updater({ docker: disconnectedDocker, store, logger });
+    const updates = new UpdateService({ docker: disconnectedDocker, updater, compose: null, scanner, history, config, credentials: config.registry.auth, logger, clock: systemClock });
     const app = createApp({
-      config, docker: disconnectedDocker, inventory, scanner, auth, getClientAddress: cloudflarePeerAddress, store, logger, clock: systemClock, version: pkg.version,
+      config, docker: disconnectedDocker, updates, history, inventory, scanner, auth, getClientAddress: cloudflarePeerAddress, store, logger, clock: systemClock, version: pkg.version,
     });
     return app.fetch(request, env, ctx);
   },

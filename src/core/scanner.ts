@@ -74,10 +74,10 @@ export class Scanner {
    */
   async recordUpdated(containerId: string, imageId: string, digest: string | undefined): Promise<void> {
     const { store, clock } = this.deps;
-    const report = await this.last();
-    if (!report) return;
+    const now = new Date(clock.now()).toISOString();
+    const report = (await this.last()) ?? { startedAt: now, durationMs: 0, counts: { UpToDate: 0, UpdateAvailable: 0, Skipped: 0, Error: 0 }, results: {} };
     report.results[containerId] = {
-      containerId, imageId, status: 'UpToDate', skipped: false, ...(digest ? { remoteDigest: digest } : {}), lastCheckedAt: new Date(clock.now()).toISOString(),
+      containerId, imageId, status: 'UpToDate', skipped: false, ...(digest ? { remoteDigest: digest } : {}), lastCheckedAt: now,
     };
     await store.setItem(SCAN_KEY, report);
   }

@@ -1,10 +1,12 @@
 import { Hono } from 'hono';
 import { installAuth } from './auth.js';
+import { containerActions } from './container-actions.js';
 import { containers } from './containers.js';
 import type { AppDeps, AppEnv } from './context.js';
 import { notFound, onError } from './envelope.js';
 import { health } from './health.js';
 import { images } from './images.js';
+import { updates } from './updates.js';
 
 export type { AppDeps } from './context.js';
 
@@ -19,7 +21,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   installAuth(app, { auth: deps.auth, getClientAddress: deps.getClientAddress });
   app.route('/', health);
   app.route('/', containers);
+  app.route('/', containerActions);
   app.route('/', images);
+  app.route('/', updates);
   app.notFound(notFound);
   app.onError(onError);
   return app;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { DockerPort } from '../../src/core/docker/port.js';
+import type { DockerLifecyclePort, DockerPort, PullEvent } from '../../src/core/docker/port.js';
+import { AppError, ErrorCode } from '../../src/core/errors.js';
 
 export interface PortFixture {
   port: DockerPort;
@@ -62,6 +63,133 @@ export function describeDockerPort(name: string, fixture: () => PortFixture): vo
       expect(await port.inspectImage('wd-no-such-image:never')).toBeNull();
       expectJson(list);
       expectJson(byId);
+    });
+  });
+}
+
+export interface LifecycleFixture {
+  port: DockerPort & DockerLifecyclePort;
+  /** A local image whose default command keeps running (e.g. `sleep`). */
+  image: string;
+  /** A reference a pull can fetch. */
+  pullable: string;
+  /** A reference in the same registry that does not exist. */
+  missing: string;
+  /** Two user-defined networks, or null where the implementation has none. */
+  networks: [string, string] | null;
+  /** An image no container uses, made for this suite to remove. */
+  disposableImage: () => Promise<string>;
+  /** A container name unique to this run. */
+  name: (prefix: string) => string;
+}
+
+async function expectNotFound(p: Promise<unknown>): Promise<void> {
+  const err = await p.then(() => null, (e: unknown) => e);
+  expect(err).toBeInstanceOf(AppError);
+  expect((err as AppError).code).toBe(ErrorCode.NotFound);
+  expect((err as AppError).data).toMatchObject({ engineStatus: 404 });
+}
+
+/** The calls the updater makes, against every implementation (plain JSON in and out). */
+export function describeDockerLifecycle(name: string, fixture: () => LifecycleFixture): void {
+  describe(`DockerPort lifecycle contract: ${name}`, () => {
+    it('creates, starts, logs, stops, renames and removes a container', async () => {
+      const { port, image, name: unique } = fixture();
+      const n = unique('life');
+      const { id, warnings } = await port.createContainer(n, {
+        Image: image, Env: ['WD_FOO=bar'], Cmd: ['sh', '-c', 'echo hello-out; echo hello-err >&2; exec sleep 3600'], Labels: { 'wd.test': 'yes' },
+        HostConfig: { NetworkMode: 'none', RestartPolicy: { Name: 'no' } },
+      });
+      try {
+        expect(id).toMatch(/^[a-f0-9]{64}$/);
+        expect(Array.isArray(warnings)).toBe(true);
+        const created = await port.inspectContainerRaw(n);
+        expect(created).toMatchObject({ Id: id, Name: `/${n}`, State: { Status: 'created', Running: false }, Config: { Image: image, Labels: expect.objectContaining({ 'wd.test': 'yes' }) } });
+        expect(created?.Config.Env).toContain('WD_FOO=bar');
+        expectJson(created);
+        await port.startContainer(id);
+        await port.startContainer(id); // already running: fine
+        expect((await port.inspectContainerRaw(id))?.State).toMatchObject({ Running: true, Status: 'running' });
+        let logs = '';
+        for (let i = 0; i < 50 && !logs.includes('hello-err'); i++) {
+          logs = await port.containerLogs(id, { tail: 10 });
+          if (!logs.includes('hello-err')) await new Promise((r) => setTimeout(r, 100));
+        }
+        expect(logs).toContain('hello-out\n');
+        expect(logs).toContain('hello-err\n');
+        expect(logs).not.toMatch(/[\u0000-\u0008]/); // demultiplexed: no frame headers
+        expect((await port.containerLogs(id, { tail: 1 })).trim().split('\n')).toHaveLength(1);
+        await port.stopContainer(id, { timeoutSeconds: 1 });
+        await port.stopContainer(id, { timeoutSeconds: 1 }); // already stopped: fine
+        expect((await port.inspectContainerRaw(id))?.State.Running).toBe(false);
+        await port.renameContainer(id, `${n}-renamed`);
+        expect((await port.inspectContainerRaw(`${n}-renamed`))?.Id).toBe(id);
+        expect(await port.inspectContainerRaw(n)).toBeNull();
+      } finally {
+        await port.removeContainer(id, { force: true });
+      }
+      expect(await port.inspectContainerRaw(id)).toBeNull();
+      await expectNotFound(port.removeContainer(id));
+      await expectNotFound(port.startContainer(id));
+    });
+
+    it('refuses a second container with the same name', async () => {
+      const { port, image, name: unique } = fixture();
+      const n = unique('dup');
+      const { id } = await port.createContainer(n, { Image: image, HostConfig: { NetworkMode: 'none' } });
+      try {
+        const err = await port.createContainer(n, { Image: image, HostConfig: { NetworkMode: 'none' } }).then(() => null, (e: unknown) => e);
+        expect(err).toBeInstanceOf(AppError);
+        expect((err as AppError).data).toMatchObject({ engineStatus: 409 });
+        expect((err as AppError).message).toContain(n);
+      } finally {
+        await port.removeContainer(id, { force: true });
+      }
+    });
+
+    it('pulls with progress as plain JSON; a missing tag is an error; inspects image Config', async () => {
+      const { port, pullable, missing, image } = fixture();
+      const events: PullEvent[] = [];
+      for await (const ev of port.pullImage(pullable)) events.push(ev);
+      expect(events.at(-1)?.status).toMatch(/^Status: /);
+      expectJson(events);
+      const err = await (async () => {
+        for await (const _ of port.pullImage(missing)) void _;
+      })().then(() => null, (e: unknown) => e);
+      expect(err).toBeInstanceOf(AppError);
+      expect((err as AppError).message).toContain(missing.split(':')[0] ?? missing);
+      const img = await port.inspectImageRaw(image);
+      expect(img?.Id).toMatch(/^sha256:[a-f0-9]{64}$/);
+      expect(Array.isArray(img?.Config?.Cmd)).toBe(true);
+      expectJson(img);
+      expect(await port.inspectImageRaw('wd-no-such-image:never')).toBeNull();
+    });
+
+    it('connects a created container to a second network before start', async () => {
+      const { port, image, networks, name: unique } = fixture();
+      if (!networks) return;
+      const n = unique('net');
+      const { id } = await port.createContainer(n, {
+        Image: image, HostConfig: { NetworkMode: networks[0] }, NetworkingConfig: { EndpointsConfig: { [networks[0]]: { Aliases: ['first'] } } },
+      });
+      try {
+        await port.connectNetwork(networks[1], id, { Aliases: ['second'] });
+        const c = await port.inspectContainerRaw(id);
+        expect(Object.keys(c?.NetworkSettings.Networks ?? {}).sort()).toEqual([...networks].sort());
+        expect(c?.NetworkSettings.Networks?.[networks[1]]?.Aliases).toContain('second');
+        // (A missing network is only noticed at start for a created container: not checked here.)
+        await expectNotFound(port.connectNetwork(networks[1], `${n}-missing`));
+      } finally {
+        await port.removeContainer(id, { force: true });
+      }
+    });
+
+    it('removes an image; an unknown one is not found', async () => {
+      const { port, disposableImage } = fixture();
+      const ref = await disposableImage();
+      await port.removeImage(ref);
+      expect(await port.inspectImageRaw(ref)).toBeNull();
+      await expectNotFound(port.removeImage(ref));
     });
   });
 }

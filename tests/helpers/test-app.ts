@@ -4,11 +4,14 @@ import memoryDriver from 'unstorage/drivers/memory';
 import { Auth } from '../../src/core/auth/auth.js';
 import { authSettings, type AuthSettings } from '../../src/core/auth/settings.js';
 import { loadConfig } from '../../src/core/config/load.js';
-import type { DockerPort } from '../../src/core/docker/port.js';
+import type { FullDockerPort } from '../../src/core/docker/port.js';
 import { AppError, ErrorCode } from '../../src/core/errors.js';
 import { Inventory } from '../../src/core/inventory.js';
 import { silentLogger, systemClock, type Clock, type Logger, type Store } from '../../src/core/ports.js';
 import { Scanner, type ImageChecker } from '../../src/core/scanner.js';
+import { UpdateHistory } from '../../src/core/update-history.js';
+import { UpdateService } from '../../src/core/update-service.js';
+import { Updater } from '../../src/core/updater/updater.js';
 import { createApp } from '../../src/handlers/app.js';
 import type { AppDeps } from '../../src/handlers/context.js';
 
@@ -46,7 +49,7 @@ export interface TestAppOptions {
  * and PBKDF2 at 100,000 rounds (the minimum the settings allow) to keep the suite quick.
  * `request` sends a full token, logging in once.
  */
-export function testApp(docker: DockerPort, opts: TestAppOptions = {}) {
+export function testApp(docker: FullDockerPort, opts: TestAppOptions = {}) {
   const config = loadConfig({ env: { USER_NAME: TEST_USER, USER_PASSWORD: TEST_PASSWORD, ...opts.env }, readSecretFile: () => '' });
   const store: Store = opts.store ?? createStorage({ driver: memoryDriver() });
   const logger = opts.logger ?? silentLogger;
@@ -55,7 +58,13 @@ export function testApp(docker: DockerPort, opts: TestAppOptions = {}) {
   const scanner = new Scanner({ inventory, checker: opts.checker ?? offlineChecker, store, logger, clock, config });
   const settings: AuthSettings = { ...authSettings(config), passwordIterations: 100_000, ...opts.settings };
   const auth = new Auth({ settings, store, logger, clock });
-  const deps = { config, docker, inventory, scanner, auth, getClientAddress: opts.getClientAddress ?? testPeer, store, logger, clock, version: 'test' } as AppDeps;
+  const updater = new Updater({ docker, store, logger, clock });
+  const history = new UpdateHistory(store);
+  const updates = new UpdateService({
+    docker, updater, compose: null, scanner, history, config, credentials: config.registry.auth, logger, clock,
+    updaterOptions: { settleMs: config.derived.settleMs, pollMs: 100 },
+  });
+  const deps: AppDeps = { config, docker, inventory, scanner, updates, history, auth, getClientAddress: opts.getClientAddress ?? testPeer, store, logger, clock, version: 'test' };
   const app = createApp(deps);
 
   let token: Promise<string> | undefined;
@@ -72,5 +81,5 @@ export function testApp(docker: DockerPort, opts: TestAppOptions = {}) {
     headers.set('authorization', `Bearer ${await token}`);
     return app.request(path, { ...init, headers });
   };
-  return { app, request, store, config, scanner, auth, deps, settings };
+  return { app, request, store, config, scanner, auth, deps, settings, updater, updates };
 }

@@ -25,11 +25,11 @@ describe('configuration', () => {
     expect(c.server.addr).toBe(':8080');
     expect(c.docker).toEqual({ host: 'unix:///var/run/docker.sock', includeStopped: false });
     expect(c.scan).toEqual({ interval: '10m', initialScanOnStart: true, concurrency: 3, cacheTTL: '5m' });
-    expect(c.update).toEqual({ enabled: true, autoUpdateCron: '0 3 * * *', timezone: '', allowComposeUpdate: false, removeOldContainer: true });
+    expect(c.update).toEqual({ enabled: true, autoUpdateCron: '0 3 * * *', timezone: '', allowComposeUpdate: false, removeOldContainer: true, removeOldImage: false, settleTime: '5s' });
     expect(c.policy.skipLabels).toEqual(['watchdocker.skip=true']);
     expect(c.registry.auth.map((a) => a.host)).toEqual(['registry-1.docker.io', 'ghcr.io']);
     expect(c.twofa.users.admin?.isSetup).toBe(true);
-    expect(c.derived).toEqual({ listen: { host: undefined, port: 8080 }, scanIntervalMs: 600_000, cacheTtlMs: 300_000 });
+    expect(c.derived).toEqual({ listen: { host: undefined, port: 8080 }, scanIntervalMs: 600_000, cacheTtlMs: 300_000, settleMs: 5000 });
   });
 
   it('runs on defaults with no file at all', () => {

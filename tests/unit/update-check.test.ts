@@ -173,7 +173,7 @@ describe('exact update check', () => {
     const fake = new FakeRegistry({ host: 'reg.lan:5000', auth: 'basic', user: 'cfg', pass: 'p' });
     fake.put('o/app', '1', fakeImage(digestOf('a')));
     const { checker, client } = createUpdateChecker(
-      { registry: { auth: [{ host: 'reg.lan:5000', username: 'cfg', password: 'p' }], insecure: ['reg.lan:5000'] }, derived: { cacheTtlMs: 60_000, listen: { host: '', port: 0 } as never, scanIntervalMs: 1 } },
+      { registry: { auth: [{ host: 'reg.lan:5000', username: 'cfg', password: 'p' }], insecure: ['reg.lan:5000'] }, derived: { cacheTtlMs: 60_000, settleMs: 5000, listen: { host: '', port: 0 } as never, scanIntervalMs: 1 } },
       { dockerAuths: [{ host: 'reg.lan:5000', username: 'docker', password: 'x' }], fetch: fake.fetch, clock: time.clock, sleep: time.sleep },
     );
     expect((await checker.check(parseImageRef('reg.lan:5000/o/app:1'), local(digestOf('a')))).status).toBe('UpToDate');

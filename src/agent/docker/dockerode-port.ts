@@ -1,12 +1,19 @@
 import Docker from 'dockerode';
 import { AppError, ErrorCode } from '../../core/errors.js';
 import type {
+  ContainerCreateBody,
   ContainerDetails,
+  ContainerInspect,
   ContainerSummary,
+  DockerLifecyclePort,
   DockerPort,
+  EndpointSettings,
   EngineInfo,
   ImageDetails,
+  ImageInspect,
   ImageSummary,
+  PullEvent,
+  RegistryAuth,
 } from '../../core/docker/port.js';
 import { dockerOptionsFor } from './engine-address.js';
 
@@ -31,7 +38,7 @@ interface ModemError {
  * objects never leave this file. The API version is negotiated once: the lower of the engine's
  * and MAX_API_VERSION (an engine refuses clients pinned below its minimum, so never pin lower).
  */
-export class DockerodePort implements DockerPort {
+export class DockerodePort implements DockerPort, DockerLifecyclePort {
   private client: Promise<{ docker: Docker; apiVersion: string }> | null = null;
 
   constructor(private readonly host: string) {}
@@ -66,8 +73,11 @@ export class DockerodePort implements DockerPort {
       const hint = e.code === 'EACCES' ? ' (permission denied: add the docker group, see README)' : '';
       return new AppError(ErrorCode.DockerError, `cannot reach the Docker engine at ${this.host}: ${e.code}${hint}`, null, { cause: err });
     }
-    const detail = e.json?.message ?? e.message ?? 'unknown error';
-    return new AppError(ErrorCode.DockerError, `Docker engine error while ${what}: ${detail}`, null, { cause: err });
+    // docker-modem prefixes "(HTTP code 404) not found - "; the engine's own words are enough.
+    const detail = (e.json?.message ?? e.message ?? 'unknown error').replace(/^\(HTTP code \d+\) [^-]*- /, '').trim();
+    const data = e.statusCode === undefined ? null : { engineStatus: e.statusCode };
+    if (e.statusCode === 404) return new AppError(ErrorCode.NotFound, `not found while ${what}: ${detail}`, data, { cause: err });
+    return new AppError(ErrorCode.DockerError, `Docker engine error while ${what}: ${detail}`, data, { cause: err });
   }
 
   async ping(): Promise<void> {
@@ -143,4 +153,204 @@ export class DockerodePort implements DockerPort {
       throw this.wrap(`inspecting image ${idOrRef}`, err);
     }
   }
+
+  // ---- the lifecycle calls (DockerLifecyclePort) go straight to the engine through the modem:
+  // dockerode's createContainer would also copy the whole body into the query string.
+
+  private async dial<T>(what: string, req: DialRequest): Promise<T> {
+    return this.call(what, ({ modem }) => dialModem<T>(modem, req));
+  }
+
+  async inspectContainerRaw(idOrName: string): Promise<ContainerInspect | null> {
+    return this.nullOn404(this.dial<ContainerInspect>(`inspecting container ${idOrName}`, { method: 'GET', path: `/containers/${safe('container', idOrName)}/json` }));
+  }
+
+  async inspectImageRaw(idOrRef: string): Promise<ImageInspect | null> {
+    return this.nullOn404(this.dial<ImageInspect>(`inspecting image ${idOrRef}`, { method: 'GET', path: `/images/${safe('image', idOrRef)}/json` }));
+  }
+
+  async *pullImage(ref: string, opts: { auth?: RegistryAuth } = {}): AsyncGenerator<PullEvent> {
+    const what = `pulling ${ref}`;
+    if (/^(sha256:)?[a-f0-9]{64}$/.test(ref)) throw new AppError(ErrorCode.BadRequest, `cannot pull ${ref}: that is an image ID, not a reference`, { ref });
+    const { fromImage, tag } = splitReference(ref);
+    const stream = await this.dial<AsyncIterable<Buffer | string>>(what, {
+      method: 'POST', path: '/images/create', query: { fromImage, tag }, stream: true, ...(opts.auth ? { auth: opts.auth } : {}),
+    });
+    let completed = false;
+    let pending = '';
+    const decoder = new TextDecoder();
+    const handle = (line: string): PullEvent | null => {
+      if (!line.trim()) return null;
+      let msg: { status?: unknown; id?: unknown; progress?: unknown; progressDetail?: unknown; error?: unknown; errorDetail?: { message?: unknown } };
+      try {
+        msg = JSON.parse(line) as typeof msg;
+      } catch {
+        throw new AppError(ErrorCode.DockerError, `${what}: the engine sent an unreadable progress line`, { ref });
+      }
+      if (msg.error !== undefined || msg.errorDetail !== undefined) {
+        const detail = typeof msg.error === 'string' ? msg.error : String(msg.errorDetail?.message ?? 'unknown error');
+        throw new AppError(ErrorCode.DockerError, `${what} failed: ${detail}`, { ref });
+      }
+      const ev: PullEvent = {};
+      if (typeof msg.status === 'string') {
+        ev.status = msg.status;
+        if (msg.status.startsWith('Status: ')) completed = true;
+      }
+      if (typeof msg.id === 'string') ev.id = msg.id;
+      if (typeof msg.progress === 'string') ev.progress = msg.progress;
+      const d = msg.progressDetail as { current?: unknown; total?: unknown } | undefined;
+      if (d && (typeof d.current === 'number' || typeof d.total === 'number')) {
+        ev.progressDetail = { ...(typeof d.current === 'number' ? { current: d.current } : {}), ...(typeof d.total === 'number' ? { total: d.total } : {}) };
+      }
+      return ev;
+    };
+    try {
+      for await (const chunk of stream) {
+        pending += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
+        const lines = pending.split('\n');
+        pending = lines.pop() ?? '';
+        for (const line of lines) {
+          const ev = handle(line);
+          if (ev) yield ev;
+        }
+      }
+    } catch (err) {
+      throw this.wrap(what, err);
+    }
+    const last = handle(pending);
+    if (last) yield last;
+    if (!completed) throw new AppError(ErrorCode.DockerError, `${what} ended before the engine reported it complete`, { ref });
+  }
+
+  async createContainer(name: string, body: ContainerCreateBody): Promise<{ id: string; warnings: string[] }> {
+    const res = await this.dial<{ Id: string; Warnings?: string[] | null }>(`creating container ${name}`, {
+      method: 'POST', path: '/containers/create', query: { name }, body, ok: [200, 201],
+    });
+    return { id: res.Id, warnings: res.Warnings ?? [] };
+  }
+
+  async startContainer(id: string): Promise<void> {
+    await this.dial(`starting container ${id}`, { method: 'POST', path: `/containers/${safe('container', id)}/start`, ok: [204, 304] });
+  }
+
+  async stopContainer(id: string, opts: { timeoutSeconds?: number } = {}): Promise<void> {
+    const query: Record<string, number> = opts.timeoutSeconds === undefined ? {} : { t: opts.timeoutSeconds };
+    await this.dial(`stopping container ${id}`, { method: 'POST', path: `/containers/${safe('container', id)}/stop`, query, ok: [204, 304] });
+  }
+
+  async renameContainer(id: string, newName: string): Promise<void> {
+    await this.dial(`renaming container ${id} to ${newName}`, { method: 'POST', path: `/containers/${safe('container', id)}/rename`, query: { name: newName }, ok: [204] });
+  }
+
+  async removeContainer(id: string, opts: { force?: boolean } = {}): Promise<void> {
+    // v=false: volumes are the user's data and outlive every container we replace.
+    await this.dial(`removing container ${id}`, { method: 'DELETE', path: `/containers/${safe('container', id)}`, query: { force: opts.force === true, v: false }, ok: [204] });
+  }
+
+  async connectNetwork(network: string, container: string, endpoint: EndpointSettings = {}): Promise<void> {
+    await this.dial(`connecting container ${container} to network ${network}`, {
+      method: 'POST', path: `/networks/${safe('network', network)}/connect`, body: { Container: container, EndpointConfig: endpoint },
+    });
+  }
+
+  async containerLogs(id: string, opts: { tail: number }): Promise<string> {
+    const what = `reading the logs of container ${id}`;
+    const info = await this.dial<ContainerInspect>(what, { method: 'GET', path: `/containers/${safe('container', id)}/json` });
+    const stream = await this.dial<AsyncIterable<Buffer | string>>(what, {
+      method: 'GET', path: `/containers/${safe('container', id)}/logs`, query: { stdout: true, stderr: true, tail: String(Math.max(0, Math.floor(opts.tail))) }, stream: true,
+    });
+    const chunks: Buffer[] = [];
+    try {
+      for await (const c of stream) chunks.push(typeof c === 'string' ? Buffer.from(c) : c);
+    } catch (err) {
+      throw this.wrap(what, err);
+    }
+    const raw = Buffer.concat(chunks);
+    return info.Config.Tty ? raw.toString('utf8') : demultiplex(raw);
+  }
+
+  async removeImage(idOrRef: string, opts: { force?: boolean } = {}): Promise<void> {
+    await this.dial(`removing image ${idOrRef}`, { method: 'DELETE', path: `/images/${safe('image', idOrRef)}`, query: { force: opts.force === true, noprune: false } });
+  }
+
+  private async nullOn404<T>(p: Promise<T>): Promise<T | null> {
+    try {
+      return await p;
+    } catch (err) {
+      if (err instanceof AppError && err.data?.engineStatus === 404) return null;
+      throw err;
+    }
+  }
+}
+
+const SAFE = {
+  container: /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$/,
+  network: /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/,
+  image: /^[a-zA-Z0-9][a-zA-Z0-9_.:/@-]*$/,
+};
+
+/**
+ * A name or reference checked before it goes into a URL path: a value like "../images/x"
+ * must never reach another endpoint of the engine (these names can come from HTTP requests).
+ */
+function safe(kind: keyof typeof SAFE, value: string): string {
+  if (!SAFE[kind].test(value) || value.includes('..') || value.includes('//')) {
+    throw new AppError(ErrorCode.BadRequest, `invalid ${kind} name ${JSON.stringify(value)}`, { [kind]: value });
+  }
+  return value.replace(/^\//, '');
+}
+
+interface DialRequest {
+  method: 'GET' | 'POST' | 'DELETE';
+  path: string;
+  query?: Record<string, string | number | boolean>;
+  body?: unknown;
+  /** Status codes that mean success; 200 when not given. */
+  ok?: number[];
+  stream?: boolean;
+  auth?: RegistryAuth;
+}
+
+function dialModem<T>(modem: Docker['modem'], req: DialRequest): Promise<T> {
+  const statusCodes: Record<number, boolean | string> = { 404: 'not found', 409: 'conflict', 500: 'server error' };
+  for (const code of req.ok ?? [200]) statusCodes[code] = true;
+  return new Promise<T>((resolve, reject) => {
+    modem.dial(
+      {
+        path: `${req.path}?`,
+        method: req.method,
+        options: { _query: req.query ?? {}, _body: req.body ?? {} },
+        statusCodes,
+        ...(req.stream ? { isStream: true } : {}),
+        ...(req.auth ? { authconfig: { ...req.auth } } : {}),
+      },
+      (err, data) => (err ? reject(err) : resolve(data as T)),
+    );
+  });
+}
+
+/** "host:5000/a/b:tag" → fromImage "host:5000/a/b", tag "tag"; a digest goes in `tag` too (the API allows it). */
+function splitReference(ref: string): { fromImage: string; tag: string } {
+  const at = ref.indexOf('@');
+  if (at !== -1) return { fromImage: ref.slice(0, at), tag: ref.slice(at + 1) };
+  const colon = ref.lastIndexOf(':');
+  // An empty tag would make the engine pull every tag of the repository.
+  if (colon > ref.lastIndexOf('/')) return { fromImage: ref.slice(0, colon), tag: ref.slice(colon + 1) || 'latest' };
+  return { fromImage: ref, tag: 'latest' };
+}
+
+/** The engine frames non-TTY logs: [stream, 0, 0, 0, size (4 bytes BE)] then the payload. */
+function demultiplex(raw: Buffer): string {
+  const parts: Buffer[] = [];
+  let at = 0;
+  while (at + 8 <= raw.length) {
+    const kind = raw[at];
+    if ((kind !== 0 && kind !== 1 && kind !== 2) || raw[at + 1] !== 0 || raw[at + 2] !== 0 || raw[at + 3] !== 0) {
+      return raw.toString('utf8'); // not framed after all
+    }
+    const size = raw.readUInt32BE(at + 4);
+    parts.push(raw.subarray(at + 8, at + 8 + size));
+    at += 8 + size;
+  }
+  return Buffer.concat(parts).toString('utf8');
 }

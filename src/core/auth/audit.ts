@@ -1,5 +1,5 @@
 import type { Clock, Logger, Store } from '../ports.js';
-import { KeyedLock } from './keyed-lock.js';
+import { KeyedLock } from '../keyed-lock.js';
 
 /** Every kind of event the audit log records. */
 export type AuditEventName =

@@ -1,6 +1,6 @@
 import type { Clock, Store } from '../ports.js';
 import { keyOf } from './encoding.js';
-import { KeyedLock } from './keyed-lock.js';
+import { KeyedLock } from '../keyed-lock.js';
 
 /** Who an attempt is counted against: the account and the client address, separately. */
 export interface AttemptSubject {

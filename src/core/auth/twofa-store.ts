@@ -1,7 +1,7 @@
 import type { Config } from '../config/schema.js';
 import type { Store } from '../ports.js';
 import { fromBase64, keyOf, toBase64Url, toHex, sha256 } from './encoding.js';
-import { KeyedLock } from './keyed-lock.js';
+import { KeyedLock } from '../keyed-lock.js';
 
 export type TwoFactorMethod = 'otp' | 'webauthn';
 

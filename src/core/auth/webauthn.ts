@@ -10,7 +10,7 @@ import {
 } from '@simplewebauthn/server';
 import type { Clock, Store } from '../ports.js';
 import { fromBase64, keyOf, sha256, toBase64Url, utf8 } from './encoding.js';
-import { KeyedLock } from './keyed-lock.js';
+import { KeyedLock } from '../keyed-lock.js';
 import type { StoredCredential } from './twofa-store.js';
 
 export const RP_NAME = 'Watch Docker';

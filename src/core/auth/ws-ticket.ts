@@ -1,6 +1,6 @@
 import type { Clock, Store } from '../ports.js';
 import { keyOf, randomId } from './encoding.js';
-import { KeyedLock } from './keyed-lock.js';
+import { KeyedLock } from '../keyed-lock.js';
 import type { Session } from './tokens.js';
 
 export const WS_TICKET_TTL_MS = 30_000;

@@ -13,6 +13,7 @@ export interface LoadedConfig extends Config {
     listen: ListenAddr;
     scanIntervalMs: number;
     cacheTtlMs: number;
+    settleMs: number;
   };
 }
 
@@ -74,6 +75,7 @@ export function loadConfig(input: LoadConfigInput): LoadedConfig {
       listen: parseListenAddr(config.server.addr) as ListenAddr,
       scanIntervalMs: parseDuration(config.scan.interval) as number,
       cacheTtlMs: parseDuration(config.scan.cacheTTL) as number,
+      settleMs: parseDuration(config.update.settleTime) as number,
     },
   };
 }

@@ -87,6 +87,9 @@ export const ConfigSchema = v.strictObject({
       ),
       allowComposeUpdate: v.optional(bool, false),
       removeOldContainer: v.optional(bool, true),
+      removeOldImage: v.optional(bool, false),
+      /** Without a healthcheck, how long a new container must keep running to count as healthy. */
+      settleTime: v.optional(duration, '5s'),
     }),
     {},
   ),

@@ -79,3 +79,204 @@ export interface DockerPort {
   /** Null when no such image exists. */
   inspectImage(idOrRef: string): Promise<ImageDetails | null>;
 }
+
+/*
+ * Engine JSON, as the Engine API sends and accepts it (PascalCase). Only the fields the core
+ * reads are declared; every other field the engine sends passes through untouched (the index
+ * signature), so an inspect can be fed back into a create without losing what we don't know.
+ */
+
+/** A JSON object whose undeclared fields are carried along as they are. */
+export interface OpenJson {
+  [key: string]: unknown;
+}
+
+/** Durations are nanoseconds, as in the Engine API. */
+export interface HealthConfig extends OpenJson {
+  Test?: string[] | null;
+  Interval?: number;
+  Timeout?: number;
+  Retries?: number;
+  StartPeriod?: number;
+  StartInterval?: number;
+}
+
+/** What an image sets as defaults for its containers (image inspect `Config`). */
+export interface ImageConfig extends OpenJson {
+  Env?: string[] | null;
+  Cmd?: string[] | null;
+  Entrypoint?: string[] | null;
+  Labels?: Record<string, string> | null;
+  User?: string;
+  WorkingDir?: string;
+  Healthcheck?: HealthConfig | null;
+  Volumes?: Record<string, unknown> | null;
+  ExposedPorts?: Record<string, unknown> | null;
+  StopSignal?: string;
+  Shell?: string[] | null;
+  OnBuild?: string[] | null;
+  ArgsEscaped?: boolean;
+}
+
+/** A container's `Config`: the image defaults merged with what the user set. */
+export interface ContainerConfig extends ImageConfig {
+  Hostname?: string;
+  Domainname?: string;
+  Image?: string;
+  /** Deprecated by API 1.44 (moved to the endpoint); still reports the user-set MAC of the primary network. */
+  MacAddress?: string;
+  StopTimeout?: number | null;
+  Tty?: boolean;
+}
+
+export interface MountSpec extends OpenJson {
+  Type: string;
+  Source?: string;
+  Target: string;
+  ReadOnly?: boolean;
+}
+
+export interface HostConfig extends OpenJson {
+  Binds?: string[] | null;
+  Mounts?: MountSpec[] | null;
+  NetworkMode?: string;
+  PortBindings?: Record<string, Array<{ HostIp?: string; HostPort?: string }> | null> | null;
+  RestartPolicy?: { Name?: string; MaximumRetryCount?: number } | null;
+  AutoRemove?: boolean;
+  Links?: string[] | null;
+  LogConfig?: { Type?: string; Config?: Record<string, string> | null } | null;
+  MaskedPaths?: string[] | null;
+  ReadonlyPaths?: string[] | null;
+}
+
+export interface IpamConfig extends OpenJson {
+  IPv4Address?: string;
+  IPv6Address?: string;
+  LinkLocalIPs?: string[] | null;
+}
+
+/** One network a container is attached to (inspect) or should be attached to (create/connect). */
+export interface EndpointSettings extends OpenJson {
+  IPAMConfig?: IpamConfig | null;
+  Links?: string[] | null;
+  Aliases?: string[] | null;
+  MacAddress?: string;
+  DriverOpts?: Record<string, string> | null;
+  NetworkID?: string;
+  IPAddress?: string;
+  GlobalIPv6Address?: string;
+}
+
+/** An entry of a container's `Mounts` (what is really mounted, anonymous volumes included). */
+export interface MountPoint extends OpenJson {
+  Type: string;
+  /** The volume name, for volumes. */
+  Name?: string;
+  Source: string;
+  Destination: string;
+  Driver?: string;
+  Mode?: string;
+  RW: boolean;
+}
+
+export interface HealthState extends OpenJson {
+  /** starting | healthy | unhealthy | none */
+  Status: string;
+  FailingStreak?: number;
+  Log?: Array<{ ExitCode?: number; Output?: string }> | null;
+}
+
+export interface ContainerState extends OpenJson {
+  Status: string;
+  Running: boolean;
+  Paused?: boolean;
+  Restarting: boolean;
+  ExitCode?: number;
+  Error?: string;
+  StartedAt?: string;
+  FinishedAt?: string;
+  Health?: HealthState | null;
+}
+
+/** `GET /containers/{id}/json`, as the engine sends it. */
+export interface ContainerInspect extends OpenJson {
+  Id: string;
+  /** With the leading slash, as the engine reports it. */
+  Name: string;
+  Created: string;
+  /** The image ID. */
+  Image: string;
+  RestartCount?: number;
+  State: ContainerState;
+  Config: ContainerConfig;
+  HostConfig: HostConfig;
+  NetworkSettings: OpenJson & { Networks?: Record<string, EndpointSettings> | null };
+  Mounts?: MountPoint[] | null;
+}
+
+/** `GET /images/{name}/json`, as the engine sends it. */
+export interface ImageInspect extends OpenJson {
+  Id: string;
+  RepoTags?: string[] | null;
+  RepoDigests?: string[] | null;
+  Created?: string;
+  Os?: string;
+  Architecture?: string;
+  Config?: ImageConfig | null;
+}
+
+/** `POST /containers/create` body: Config fields, HostConfig and NetworkingConfig. */
+export interface ContainerCreateBody extends ContainerConfig {
+  HostConfig?: HostConfig;
+  NetworkingConfig?: { EndpointsConfig?: Record<string, EndpointSettings> };
+}
+
+/** Registry credentials for a pull, as plain data (the engine's X-Registry-Auth). */
+export interface RegistryAuth {
+  username: string;
+  password: string;
+  /** The registry host, e.g. "127.0.0.1:5001" or "https://index.docker.io/v1/". */
+  serveraddress: string;
+}
+
+/** One progress message of a pull. Errors never arrive as events: the iteration throws. */
+export interface PullEvent {
+  status?: string;
+  id?: string;
+  progress?: string;
+  progressDetail?: { current?: number; total?: number };
+}
+
+/**
+ * The calls the updater makes. Every method is plain JSON in and out. Errors are AppErrors:
+ * NotFound (data.engineStatus 404) for a missing container, image or network, DockerError
+ * for anything else the engine refuses, with context in the message.
+ */
+export interface DockerLifecyclePort {
+  /** The engine's own inspect JSON; null when no such container exists. */
+  inspectContainerRaw(idOrName: string): Promise<ContainerInspect | null>;
+  /** The engine's own image inspect JSON, with Config; null when no such image exists. */
+  inspectImageRaw(idOrRef: string): Promise<ImageInspect | null>;
+  /**
+   * Pulls a reference. Iterating yields progress; it throws when the engine reports an error
+   * or the stream ends before the engine said the pull completed.
+   */
+  pullImage(ref: string, opts?: { auth?: RegistryAuth }): AsyncIterable<PullEvent>;
+  createContainer(name: string, body: ContainerCreateBody): Promise<{ id: string; warnings: string[] }>;
+  /** Starting a running container is not an error. */
+  startContainer(id: string): Promise<void>;
+  /** Stopping a stopped container is not an error. Without a timeout the container's own applies. */
+  stopContainer(id: string, opts?: { timeoutSeconds?: number }): Promise<void>;
+  renameContainer(id: string, newName: string): Promise<void>;
+  /** Removes a container and never its volumes. */
+  removeContainer(id: string, opts?: { force?: boolean }): Promise<void>;
+  /** Attaches a created or running container to one more network. */
+  connectNetwork(network: string, container: string, endpoint?: EndpointSettings): Promise<void>;
+  /** The last `tail` lines of stdout and stderr, demultiplexed, as text. */
+  containerLogs(id: string, opts: { tail: number }): Promise<string>;
+  /** Refuses (Conflict) an image a container still uses unless forced. */
+  removeImage(idOrRef: string, opts?: { force?: boolean }): Promise<void>;
+}
+
+/** A port that can also replace containers: what the updater and the agent relay need. */
+export type FullDockerPort = DockerPort & DockerLifecyclePort;
