@@ -166,7 +166,7 @@ export class UpdateService {
     };
   }
 
-  private async viaCompose(c: { id: string; name: string; image: string; labels: Record<string, string> }, project: string) {
+  private async viaCompose(c: { id: string; name: string; image: string; imageId: string; labels: Record<string, string> }, project: string) {
     if (!this.deps.config.update.allowComposeUpdate) throw new AppError(ErrorCode.BadRequest, composeRefusal(project), { reason: 'compose' });
     const compose = this.deps.compose;
     const workingDir = c.labels['com.docker.compose.project.working_dir'];
@@ -182,7 +182,7 @@ export class UpdateService {
     const newImageId = now?.imageId;
     const newDigest = await this.digestOf(newImageId, c.image);
     return {
-      result: newImageId && newImageId !== (await this.deps.docker.inspectContainer(c.id).catch(() => null))?.imageId && now?.id !== c.id ? ('updated' as const) : ('unchanged' as const),
+      result: newImageId && newImageId !== c.imageId ? ('updated' as const) : ('unchanged' as const),
       ...(now ? { newContainerId: now.id } : {}),
       ...(newImageId ? { newImageId } : {}),
       ...(newDigest ? { newDigest } : {}),

@@ -3,6 +3,7 @@ import { createStorage } from 'unstorage';
 import memoryDriver from 'unstorage/drivers/memory';
 import { Auth } from '../../src/core/auth/auth.js';
 import { authSettings, type AuthSettings } from '../../src/core/auth/settings.js';
+import type { ComposePort } from '../../src/core/compose/port.js';
 import { loadConfig } from '../../src/core/config/load.js';
 import type { FullDockerPort } from '../../src/core/docker/port.js';
 import { AppError, ErrorCode } from '../../src/core/errors.js';
@@ -42,6 +43,7 @@ export interface TestAppOptions {
   checker?: ImageChecker;
   settings?: Partial<AuthSettings>;
   getClientAddress?: (c: Context) => string | undefined;
+  compose?: ComposePort;
 }
 
 /**
@@ -61,7 +63,7 @@ export function testApp(docker: FullDockerPort, opts: TestAppOptions = {}) {
   const updater = new Updater({ docker, store, logger, clock });
   const history = new UpdateHistory(store);
   const updates = new UpdateService({
-    docker, updater, compose: null, scanner, history, config, credentials: config.registry.auth, logger, clock,
+    docker, updater, compose: opts.compose ?? null, scanner, history, config, credentials: config.registry.auth, logger, clock,
     updaterOptions: { settleMs: config.derived.settleMs, pollMs: 100 },
   });
   const deps: AppDeps = { config, docker, inventory, scanner, updates, history, auth, getClientAddress: opts.getClientAddress ?? testPeer, store, logger, clock, version: 'test' };
