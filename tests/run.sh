@@ -23,4 +23,9 @@ step "build"
 npm run --silent build
 
 step "unit and integration tests"
-npx vitest run "$@"
+mkdir -p test-artifacts
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile=test-artifacts/vitest.json "$@" || status=$?
+# A plain closing line that any CI reads: "N passed, N failed".
+node -e 'const r=require("./test-artifacts/vitest.json");console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""))' || true
+exit "$status"
