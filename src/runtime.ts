@@ -38,7 +38,7 @@ export async function createNodeRuntime(config: LoadedConfig, env: Record<string
     logger.warn({ component: 'registry', action: 'credentials', hosts: dockerAuths.helperHosts, file: dockerAuths.path }, 'these registries keep their login in a Docker credential helper, which cannot be read: set registry.auth for them');
   }
   const credentials = [...config.registry.auth, ...dockerAuths.credentials];
-  const { checker } = createUpdateChecker(config, { dockerAuths: dockerAuths.credentials, logger: logger.child({ component: 'registry' }) });
+  const { checker, challenges } = createUpdateChecker(config, { dockerAuths: dockerAuths.credentials, logger: logger.child({ component: 'registry' }), challengeStore: store });
   const scanner = new Scanner({ inventory, checker, store, logger, clock: systemClock, config });
   const auth = new Auth({ settings: authSettings(config), store, logger, clock: systemClock });
   const updater = new Updater({ docker, store, logger, clock: systemClock });
@@ -52,6 +52,9 @@ export async function createNodeRuntime(config: LoadedConfig, env: Record<string
     deps: { config, docker, inventory, scanner, updates, history, auth, getClientAddress: nodePeerAddress, store, logger, clock: systemClock, version: VERSION },
     dockerHost,
     store,
-    dispose: () => store.dispose(),
+    dispose: async () => {
+      await challenges?.flush();
+      await store.dispose();
+    },
   };
 }

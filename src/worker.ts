@@ -54,7 +54,7 @@ export default {
     const store = createStorage({ driver: kvDriver({ binding: env.STATE }) });
     const logger = consoleLogger();
     const inventory = new Inventory(disconnectedDocker);
-    const { checker } = createUpdateChecker(config, { logger });
+    const { checker, challenges } = createUpdateChecker(config, { logger, challengeStore: store });
     const scanner = new Scanner({ inventory, checker, store, logger, clock: systemClock, config });
     // Workers refuse PBKDF2 above 100,000 rounds.
     auth ??= new Auth({ settings: { ...authSettings(config), passwordIterations: 100_000 }, store, logger, clock: systemClock });
@@ -64,6 +64,9 @@ export default {
     const app = createApp({
       config, docker: disconnectedDocker, updates, history, inventory, scanner, auth, getClientAddress: cloudflarePeerAddress, store, logger, clock: systemClock, version: pkg.version,
     });
-    return app.fetch(request, env, ctx);
+    const res = app.fetch(request, env, ctx);
+    // Learned registry challenges are saved in the background: let those writes finish.
+    if (challenges) ctx.waitUntil(Promise.resolve(res).then(() => challenges.flush(), () => challenges.flush()));
+    return res;
   },
 };

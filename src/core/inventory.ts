@@ -42,6 +42,12 @@ export interface ImageInfo {
   containers: { id: string; name: string }[];
 }
 
+/**
+ * A container as the list shows it, before any inspect: given only for containers whose
+ * reference is known from the list (not an image ID) and whose image is on the host.
+ */
+export type ListedContainer = Pick<ContainerInfo, 'id' | 'image' | 'imageId' | 'labels' | 'repoDigests'>;
+
 const IMAGE_ID = /^(sha256:)?[a-f0-9]{12,64}$/;
 const INSPECT_CONCURRENCY = 8;
 
@@ -87,9 +93,21 @@ export class Inventory {
     return details?.image ?? c.image;
   }
 
-  async containers(query: { includeStopped: boolean }): Promise<ContainerInfo[]> {
+  /**
+   * `onListed` is called once the lists are read, before the inspects, with what is known by
+   * then (so a caller can start registry work while the inspects run).
+   */
+  async containers(query: { includeStopped: boolean }, onListed?: (listed: ListedContainer[]) => void): Promise<ContainerInfo[]> {
     const [list, images] = await Promise.all([this.docker.listContainers({ all: query.includeStopped }), this.docker.listImages()]);
     const byId = new Map(images.map((i) => [i.id, i]));
+    if (onListed) {
+      const listed: ListedContainer[] = [];
+      for (const c of list) {
+        const image = byId.get(c.imageId);
+        if (image && !IMAGE_ID.test(c.image)) listed.push({ id: c.id, image: c.image, imageId: c.imageId, labels: c.labels, repoDigests: image.repoDigests });
+      }
+      onListed(listed);
+    }
     return mapLimit(list, INSPECT_CONCURRENCY, async (c) => {
       const image = byId.get(c.imageId);
       const [written, platform] = await Promise.all([this.writtenImage(c), image ? this.platformOf(c.imageId) : undefined]);

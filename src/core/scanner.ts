@@ -3,7 +3,7 @@ import type { LoadedConfig } from './config/load.js';
 import type { Platform } from './docker/port.js';
 import { AppError, describeError } from './errors.js';
 import { formatImageRef, tryParseImageRef, type ImageRef } from './image-ref.js';
-import type { ContainerInfo, ContainerStatus, Inventory } from './inventory.js';
+import type { ContainerInfo, ContainerStatus, Inventory, ListedContainer } from './inventory.js';
 import { evaluatePolicy } from './policy.js';
 import type { Clock, Logger, Store } from './ports.js';
 
@@ -12,6 +12,8 @@ export interface ImageChecker {
   /** Warms what a batch of checks will need (e.g. one token for many repositories). */
   prepare(refs: ImageRef[]): Promise<void>;
   check(ref: ImageRef, local: { id: string; repoDigests: string[]; platform: Platform }): Promise<{ status: 'UpToDate' | 'UpdateAvailable'; remoteDigest: string }>;
+  /** Drops a cached answer for the reference, so the next check asks the registry. */
+  forget?(ref: ImageRef): void;
 }
 
 /** The outcome for one container (design §3.1). */
@@ -63,6 +65,11 @@ export class Scanner {
     return this.running;
   }
 
+  /** Forgets cached registry answers for these references (e.g. a webhook says they changed). */
+  forget(refs: readonly ImageRef[]): void {
+    for (const ref of refs) this.deps.checker.forget?.(ref);
+  }
+
   /** The containers as the last scan found them. */
   async lastContainers(): Promise<ContainerInfo[]> {
     return this.lastInventory;
@@ -90,7 +97,24 @@ export class Scanner {
   private async run(): Promise<ScanReport> {
     const { inventory, checker, store, logger, clock, config } = this.deps;
     const started = clock.now();
-    const containers = await inventory.containers({ includeStopped: config.docker.includeStopped });
+    const warmUp = (refs: ImageRef[]) =>
+      checker.prepare(refs).catch((err: unknown) => logger.debug({ component: 'scanner', action: 'prepare', err: describeError(err) }, 'token warm-up failed; checks will authenticate one by one'));
+    // The token warm-up starts as soon as the container list names the references (policy
+    // applied as below), while the image inspects run; references only an inspect reveals
+    // (a container listed by image ID) are warmed after the inventory.
+    const warmed = new Set<string>();
+    let early: Promise<void> | undefined;
+    const onListed = (listed: ListedContainer[]) => {
+      const refs = new Map<string, ImageRef>();
+      for (const c of listed) {
+        const ref = tryParseImageRef(c.image);
+        if (!ref || evaluatePolicy({ labels: c.labels, repoDigests: c.repoDigests, ref, image: c.image }, config.policy).action === 'skip') continue;
+        refs.set(formatImageRef(ref), ref);
+      }
+      for (const k of refs.keys()) warmed.add(k);
+      if (refs.size > 0) early = warmUp([...refs.values()]);
+    };
+    const containers = await inventory.containers({ includeStopped: config.docker.includeStopped }, onListed);
     this.lastInventory = containers;
     const results: Record<string, ContainerCheck> = {};
     const groups = new Map<string, { ref: ImageRef; members: ContainerInfo[]; note: string | undefined }>();
@@ -114,8 +138,8 @@ export class Scanner {
       groups.set(key, group);
     }
 
-    const refs = [...new Map([...groups.values()].map((g) => [formatImageRef(g.ref), g.ref])).values()];
-    await checker.prepare(refs).catch((err: unknown) => logger.debug({ component: 'scanner', action: 'prepare', err: describeError(err) }, 'token warm-up failed; checks will authenticate one by one'));
+    const late = [...new Map([...groups.values()].map((g) => [formatImageRef(g.ref), g.ref])).entries()].filter(([k]) => !warmed.has(k)).map(([, ref]) => ref);
+    await Promise.all([early, late.length > 0 ? warmUp(late) : undefined]);
 
     await mapLimit([...groups.values()], config.scan.concurrency, async ({ ref, members, note }) => {
       const first = members[0] as ContainerInfo;

@@ -1,7 +1,8 @@
 import type { LoadedConfig } from './config/load.js';
 import type { Platform } from './docker/port.js';
 import { formatImageRef, repoDigestsFor, type ImageRef } from './image-ref.js';
-import { silentLogger, systemClock, type Clock, type Logger } from './ports.js';
+import { silentLogger, systemClock, type Clock, type Logger, type Store } from './ports.js';
+import { ChallengeMemory } from './registry/challenge-memory.js';
 import { RegistryClient, type FetchedManifest, type ManifestHead, type RegistryClientOptions } from './registry/client.js';
 import type { RegistryCredential } from './registry/credentials.js';
 import { RegistryError } from './registry/errors.js';
@@ -172,19 +173,43 @@ function sameImage(manifest: ImageManifest, local: LocalImage): UpdateCheckResul
 /**
  * The checker as the app runs it: credentials from config `registry.auth` first, then the
  * Docker CLI config's (read on the Node side), `registry.insecure`, and `scan.cacheTTL`.
+ * With `challengeStore`, the registries' auth challenges are kept there across restarts
+ * (loaded before the first request, saved whenever a new one is learned).
  */
 export function createUpdateChecker(
   config: Pick<LoadedConfig, 'registry' | 'derived'>,
-  deps: { dockerAuths?: readonly RegistryCredential[]; clock?: Clock; logger?: Logger } & Omit<RegistryClientOptions, 'credentials' | 'insecure' | 'clock' | 'logger'> = {},
-): { checker: UpdateChecker; client: RegistryClient } {
-  const { dockerAuths = [], clock, logger, ...rest } = deps;
+  deps: { dockerAuths?: readonly RegistryCredential[]; clock?: Clock; logger?: Logger; challengeStore?: Store } & Omit<RegistryClientOptions, 'credentials' | 'insecure' | 'clock' | 'logger'> = {},
+): { checker: UpdateChecker; client: RegistryClient; challenges: ChallengeMemory | undefined } {
+  const { dockerAuths = [], clock, logger, challengeStore, ...rest } = deps;
+  const challenges = challengeStore ? new ChallengeMemory(challengeStore, logger ?? silentLogger) : undefined;
   const client = new RegistryClient({
     ...rest,
     credentials: [...config.registry.auth, ...dockerAuths],
     insecure: config.registry.insecure,
     ...(clock ? { clock } : {}),
     ...(logger ? { logger } : {}),
+    ...(challenges ? { onChallengesChanged: (known) => challenges.save(known) } : {}),
   });
-  const checker = new UpdateChecker({ client, cacheTtlMs: config.derived.cacheTtlMs, ...(clock ? { clock } : {}), ...(logger ? { logger } : {}) });
-  return { checker, client };
+  let source: ManifestSource = client;
+  if (challenges) {
+    // The first request reads the remembered challenges (one store read); every request waits for it.
+    let loading: Promise<void> | undefined;
+    const ready = () => (loading ??= challenges.load().then((known) => client.rememberChallenges(known)));
+    source = {
+      prepare: async (refs) => {
+        await ready();
+        return client.prepare(refs);
+      },
+      headManifest: async (ref) => {
+        await ready();
+        return client.headManifest(ref);
+      },
+      getManifest: async (ref, reference) => {
+        await ready();
+        return client.getManifest(ref, reference);
+      },
+    };
+  }
+  const checker = new UpdateChecker({ client: source, cacheTtlMs: config.derived.cacheTtlMs, ...(clock ? { clock } : {}), ...(logger ? { logger } : {}) });
+  return { checker, client, challenges };
 }

@@ -91,4 +91,51 @@ describe('scanner', () => {
     expect(a).toBe(b);
     expect(rec.calls.filter((c) => c.startsWith('check'))).toHaveLength(2);
   });
+
+  it('starts the token warm-up from the container list, before the image inspects finish, with policy applied', async () => {
+    const events: string[] = [];
+    let release!: () => void;
+    const inspectsMayFinish = new Promise<void>((r) => {
+      release = r;
+    });
+    class SlowInspects extends MemoryDocker {
+      override async inspectImage(idOrRef: string) {
+        events.push('inspect start');
+        // Held until prepare() starts (or 1 s, so a scanner that waits fails the test instead of hanging).
+        await Promise.race([inspectsMayFinish, new Promise((r) => setTimeout(r, 1000))]);
+        events.push('inspect end');
+        return super.inspectImage(idOrRef);
+      }
+    }
+    const docker = new SlowInspects();
+    for (const [id, img] of host().images) docker.images.set(id, img);
+    for (const [id, c] of host().containers) docker.containers.set(id, c);
+    // A container the list shows by image ID (its tag moved): only an inspect names its reference.
+    docker.addImage({ id: sha('4'), repoTags: [], repoDigests: [`r.io/c@${sha('c')}`] });
+    docker.addContainer({ id: 'c1', name: 'c1', image: sha('4').slice(7, 19), imageId: sha('4') });
+    const origInspect = docker.inspectContainer.bind(docker);
+    docker.inspectContainer = async (id: string) => {
+      const d = await origInspect(id);
+      return d && id === 'c1' ? { ...d, image: 'r.io/c:latest' } : d;
+    };
+    const checker: ImageChecker = {
+      prepare: async (refs) => {
+        events.push(`prepare ${refs.map(formatImageRef).sort().join(',')}`);
+        release();
+      },
+      check: async (ref) => {
+        events.push(`check ${formatImageRef(ref)}`);
+        return { status: 'UpToDate', remoteDigest: sha('f') };
+      },
+    };
+    const { scanner } = testApp(docker, { checker });
+    const report = await scanner.scan();
+    expect(report.counts).toEqual({ UpToDate: 4, UpdateAvailable: 0, Skipped: 2, Error: 0 });
+    // Skipped containers (label, local build) are not warmed; c1's reference is warmed after the inventory.
+    const prepares = events.filter((e) => e.startsWith('prepare'));
+    expect(prepares).toEqual(['prepare r.io/a:latest,r.io/b:latest', 'prepare r.io/c:latest']);
+    expect(events.indexOf('prepare r.io/a:latest,r.io/b:latest')).toBeLessThan(events.indexOf('inspect end'));
+    expect(events.indexOf('prepare r.io/c:latest')).toBeGreaterThan(events.lastIndexOf('inspect end'));
+    expect(events.findIndex((e) => e.startsWith('check'))).toBeGreaterThan(events.indexOf('prepare r.io/c:latest'));
+  });
 });

@@ -1,6 +1,6 @@
 import type { ImageRef } from '../image-ref.js';
 import type { Clock, Logger } from '../ports.js';
-import { parseChallenge, sameChallenge, type BearerChallenge, type Challenge } from './challenge.js';
+import { fromKnownChallenge, parseChallenge, sameChallenge, toKnownChallenge, type BearerChallenge, type Challenge, type KnownChallenge, type KnownChallenges } from './challenge.js';
 import { basicAuthorization, findCredential, type RegistryCredential } from './credentials.js';
 import { RegistryError, RegistryHTTPError } from './errors.js';
 import { assertAllowedRegistry, checkRealm } from './security.js';
@@ -30,6 +30,8 @@ export interface AuthOptions {
   baseUrl: (apiHost: string) => string;
   /** Scopes per token request in prepare() (keeps the URL short). */
   maxScopesPerToken: number;
+  /** Called with every challenge known when that set changes (for keeping them across restarts). */
+  onChallengesChanged?: (known: KnownChallenges) => void;
 }
 
 const NONE: Authorization = { header: undefined, scheme: 'none', withCredentials: false };
@@ -45,6 +47,11 @@ export class RegistryAuth {
   private readonly challenges = new Map<string, Challenge | 'none'>();
   private readonly tokens = new Map<string, TokenEntry>();
   private readonly pending = new Map<string, Promise<TokenEntry | null>>();
+  /** Hosts whose challenge was remembered from an earlier run and not yet seen again. */
+  private readonly remembered = new Set<string>();
+  private readonly relearning = new Map<string, Promise<boolean>>();
+  /** The known set as last reported (or loaded), to report changes only. */
+  private reported = '{}';
 
   constructor(private readonly opts: AuthOptions) {}
 
@@ -53,18 +60,94 @@ export class RegistryAuth {
     return this.challenges.get(apiHost);
   }
 
+  /** Every known challenge in the form to keep: public parameters only. */
+  knownChallenges(): KnownChallenges {
+    const out: [string, KnownChallenge][] = [];
+    for (const [host, c] of [...this.challenges].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      const k = toKnownChallenge(c);
+      if (k) out.push([host, k]);
+    }
+    return Object.fromEntries(out);
+  }
+
+  /**
+   * Adopts challenges remembered from an earlier run (anything read from a store; invalid
+   * entries are dropped). They save the GET /v2/ probe; one that turns out stale is replaced:
+   * a refused token request probes again, and a 401 with another challenge is learned.
+   * Challenges already learned in this run win.
+   */
+  remember(known: unknown): void {
+    if (typeof known !== 'object' || known === null || Array.isArray(known)) return;
+    const valid: [string, KnownChallenge][] = [];
+    for (const [host, raw] of Object.entries(known)) {
+      const c = fromKnownChallenge(raw);
+      const k = c === undefined ? undefined : toKnownChallenge(c);
+      if (c === undefined || k === undefined || !host) continue;
+      valid.push([host, k]);
+      if (this.challenges.has(host)) continue;
+      this.challenges.set(host, c);
+      this.remembered.add(host);
+    }
+    this.reported = JSON.stringify(Object.fromEntries(valid.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+    this.reportChanges();
+  }
+
   /** Stores the challenge of a 401. True when it differs from what was known. */
   learn(apiHost: string, wwwAuthenticate: string | null): boolean {
     const next = parseChallenge(wwwAuthenticate);
     if (!next) return false;
     const known = this.challenges.get(apiHost);
     this.challenges.set(apiHost, next);
+    this.remembered.delete(apiHost);
+    this.reportChanges();
     return known === undefined || known === 'none' || !sameChallenge(known, next);
   }
 
   /** A registry answered without asking for credentials. */
   noteOpen(apiHost: string): void {
-    if (!this.challenges.has(apiHost)) this.challenges.set(apiHost, 'none');
+    if (!this.challenges.has(apiHost)) {
+      this.challenges.set(apiHost, 'none');
+      this.reportChanges();
+    }
+    if (this.challenges.get(apiHost) === 'none') this.remembered.delete(apiHost);
+  }
+
+  private reportChanges(): void {
+    if (!this.opts.onChallengesChanged) return;
+    const known = this.knownChallenges();
+    const json = JSON.stringify(known);
+    if (json === this.reported) return;
+    this.reported = json;
+    try {
+      this.opts.onChallengesChanged(known);
+    } catch (err) {
+      this.opts.logger.warn({ component: 'registry', err: String(err) }, 'could not hand over the learned registry challenges');
+    }
+  }
+
+  /**
+   * A remembered challenge failed (its token request did): forgets it and probes the registry
+   * again, once for all callers. True when the registry now asks for something else.
+   */
+  private relearn(ref: RepoRef): Promise<boolean> {
+    const host = ref.apiHost;
+    let p = this.relearning.get(host);
+    if (!p) {
+      const before = this.challenges.get(host);
+      this.remembered.delete(host);
+      this.challenges.delete(host);
+      this.opts.logger.debug({ component: 'registry', registry: ref.registry }, 'a remembered auth challenge failed; asking the registry again');
+      p = this.probe(ref)
+        .catch(() => undefined)
+        .then(() => {
+          this.reportChanges();
+          const after = this.challenges.get(host);
+          return !(before === after || (before !== undefined && before !== 'none' && after !== undefined && after !== 'none' && sameChallenge(before, after)));
+        })
+        .finally(() => this.relearning.delete(host));
+      this.relearning.set(host, p);
+    }
+    return p;
   }
 
   /** Drops the token for a repository (the registry refused it). */
@@ -80,7 +163,14 @@ export class RegistryAuth {
       const cred = findCredential(ref.registry, this.opts.credentials);
       return cred ? { header: basicAuthorization(cred), scheme: 'basic', withCredentials: true } : NONE;
     }
-    const entry = await this.token(ref, challenge);
+    let entry: TokenEntry;
+    try {
+      entry = await this.token(ref, challenge);
+    } catch (err) {
+      // A stale remembered challenge (the realm moved, or the registry now uses Basic): ask again, once.
+      if (!this.remembered.has(ref.apiHost) || !(await this.relearn(ref))) throw err;
+      return this.authorization(ref);
+    }
     return { header: `Bearer ${entry.token}`, scheme: 'bearer', withCredentials: entry.withCredentials };
   }
 
@@ -103,7 +193,10 @@ export class RegistryAuth {
 
   private async prepareHost(ref: RepoRef, repos: string[]): Promise<void> {
     assertAllowedRegistry(ref.apiHost, ref.registry);
+    const relearning = this.relearning.get(ref.apiHost);
+    if (relearning) await relearning;
     if (!this.challenges.has(ref.apiHost)) await this.probe(ref);
+    const remembered = this.remembered.has(ref.apiHost);
     const challenge = this.challenges.get(ref.apiHost);
     if (challenge === undefined || challenge === 'none' || challenge.scheme !== 'bearer') return;
     const now = this.opts.clock.now();
@@ -114,7 +207,13 @@ export class RegistryAuth {
     const batches: Promise<unknown>[] = [];
     for (let i = 0; i < missing.length; i += this.opts.maxScopesPerToken) {
       const chunk = missing.slice(i, i + this.opts.maxScopesPerToken);
-      const request = this.fetchToken(ref, challenge, chunk);
+      const first = this.fetchToken(ref, challenge, chunk);
+      // A remembered challenge whose token request fails may be stale: probe, and retry once if it changed.
+      const request = !remembered ? first : first.catch(async (err: unknown) => {
+        if (!(await this.relearn(ref))) throw err;
+        const next = this.challenges.get(ref.apiHost);
+        return next !== undefined && next !== 'none' && next.scheme === 'bearer' ? this.fetchToken(ref, next, chunk) : null;
+      });
       // A failed batch does not fail the checks waiting on it: each then asks on its own.
       const soft = request.catch(() => null);
       for (const r of chunk) this.track(keyOf(ref.apiHost, r), soft);

@@ -91,3 +91,38 @@ export function sameChallenge(a: Challenge | null | undefined, b: Challenge | nu
   if (a.scheme === 'basic' || b.scheme === 'basic') return a.scheme === b.scheme;
   return a.realm === b.realm && a.service === b.service;
 }
+
+/**
+ * A registry's challenge as remembered across restarts (the Store key `registry:challenges`):
+ * only the public parameters every anonymous client is sent, never credentials or tokens.
+ */
+export type KnownChallenge = { scheme: 'none' } | { scheme: 'basic' } | { scheme: 'bearer'; realm: string; service?: string };
+
+/** Per registry API host ("ghcr.io", "127.0.0.1:5000"). */
+export type KnownChallenges = Record<string, KnownChallenge>;
+
+/** The form to remember; undefined for a realm that is not a plain http(s) URL (e.g. one with user:password@). */
+export function toKnownChallenge(c: Challenge | 'none'): KnownChallenge | undefined {
+  if (c === 'none') return { scheme: 'none' };
+  if (c.scheme === 'basic') return { scheme: 'basic' };
+  let url: URL;
+  try {
+    url = new URL(c.realm);
+  } catch {
+    return undefined;
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password) return undefined;
+  return c.service === undefined ? { scheme: 'bearer', realm: c.realm } : { scheme: 'bearer', realm: c.realm, service: c.service };
+}
+
+/** Reads one remembered entry (from a store: anything); undefined when it is not a valid one. */
+export function fromKnownChallenge(v: unknown): Challenge | 'none' | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const o = v as Record<string, unknown>;
+  if (o.scheme === 'none') return 'none';
+  if (o.scheme === 'basic') return { scheme: 'basic', realm: undefined };
+  if (o.scheme !== 'bearer' || typeof o.realm !== 'string' || !o.realm) return undefined;
+  if (o.service !== undefined && typeof o.service !== 'string') return undefined;
+  const c: BearerChallenge = { scheme: 'bearer', realm: o.realm, service: o.service, scope: undefined, error: undefined };
+  return toKnownChallenge(c) ? c : undefined;
+}

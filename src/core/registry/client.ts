@@ -1,6 +1,7 @@
 import type { ImageRef } from '../image-ref.js';
 import { silentLogger, systemClock, type Clock, type Logger } from '../ports.js';
 import { RegistryAuth, type Authorization, type RepoRef } from './auth.js';
+import type { KnownChallenges } from './challenge.js';
 import type { RegistryCredential } from './credentials.js';
 import { digestLike, isVerifiableDigest } from './digest.js';
 import { RegistryError, RegistryHTTPError, type RegistryErrorContext } from './errors.js';
@@ -32,6 +33,13 @@ export interface RegistryClientOptions {
   maxManifestBytes?: number;
   /** Repositories per batched token request in prepare(); default 30. */
   maxScopesPerToken?: number;
+  /**
+   * Auth challenges learned by an earlier run (see knownChallenges()): registries listed here
+   * need no GET /v2/ probe. Stale entries heal themselves; realms are checked when used.
+   */
+  challenges?: KnownChallenges;
+  /** Called with every known challenge whenever the client learns a new or changed one. */
+  onChallengesChanged?: (known: KnownChallenges) => void;
 }
 
 /** The answer to HEAD: the digest the tag (or digest) resolves to now. */
@@ -88,7 +96,19 @@ export class RegistryClient {
       credentials: opts.credentials ?? [],
       baseUrl: (host) => registryBaseUrl(host, this.insecure),
       maxScopesPerToken: opts.maxScopesPerToken ?? 30,
+      ...(opts.onChallengesChanged ? { onChallengesChanged: opts.onChallengesChanged } : {}),
     });
+    if (opts.challenges) this.auth.remember(opts.challenges);
+  }
+
+  /** The auth challenge of every registry seen (none, basic, or bearer realm + service): public parameters only, safe to store. */
+  knownChallenges(): KnownChallenges {
+    return this.auth.knownChallenges();
+  }
+
+  /** Adopts challenges remembered from an earlier run (as knownChallenges() gave them; invalid entries are ignored). */
+  rememberChallenges(known: unknown): void {
+    this.auth.remember(known);
   }
 
   /** Live request counters (token, head, get, ping, retries, rateLimited). */
