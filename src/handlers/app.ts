@@ -7,6 +7,10 @@ import { notFound, onError } from './envelope.js';
 import { health } from './health.js';
 import { images } from './images.js';
 import { updates } from './updates.js';
+import { machineTokenRoutes } from './machine-tokens.js';
+import { webhookRoutes } from './webhooks.js';
+import { parseDuration } from '../core/config/duration.js';
+import { WebhookJobs } from '../core/webhook/jobs.js';
 
 export type { AppDeps } from './context.js';
 
@@ -18,7 +22,21 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     await next();
   });
   // The guard must come before every route: a middleware added after a route never runs for it.
-  installAuth(app, { auth: deps.auth, getClientAddress: deps.getClientAddress });
+  const authDeps = {
+    auth: deps.auth,
+    getClientAddress: deps.getClientAddress,
+    webhook: { secret: deps.config.webhook.secret, replayWindowMs: parseDuration(deps.config.webhook.replayWindow) ?? 300_000 },
+  };
+  installAuth(app, authDeps);
+  const jobs = deps.webhookJobs ?? new WebhookJobs({
+    listContainers: () => deps.inventory.containers({ includeStopped: deps.config.docker.includeStopped }),
+    updateOne: (name, trigger) => deps.updates.updateOne(name, trigger),
+    forget: (refs) => deps.scanner.forget(refs),
+    config: deps.config, clock: deps.clock, logger: deps.logger,
+  });
+  deps.webhookJobs = jobs;
+  app.route('/', machineTokenRoutes(authDeps));
+  app.route('/', webhookRoutes(authDeps, jobs));
   app.route('/', health);
   app.route('/', containers);
   app.route('/', containerActions);

@@ -3,6 +3,7 @@ import type { Auth } from '../core/auth/auth.js';
 import { inRange, parseIp, resolveClientAddress } from '../core/auth/client-address.js';
 import { SIGN_IN_AGAIN } from '../core/auth/errors.js';
 import { TokenError, type Session } from '../core/auth/tokens.js';
+import { authenticateWebhook, type WebhookAuthSettings } from './webhook-auth.js';
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -19,22 +20,27 @@ export interface AuthDeps {
    * `nodePeerAddress`, on Workers `cloudflarePeerAddress` (./auth-client-address.ts).
    */
   getClientAddress: (c: Context) => string | undefined;
+  /** webhook.secret and the replay window; without it, signed webhooks are refused. */
+  webhook?: WebhookAuthSettings;
 }
 
 export const LOGIN_PATH = '/api/v1/auth/login';
 export const TWOFA_PREFIX = '/api/v1/2fa/';
 const LOGOUT_PATH = '/api/v1/auth/logout';
+/** The only routes a machine token or a webhook signature opens (a full user token works too). */
+export const WEBHOOK_PREFIX = '/api/v1/webhooks/';
 
 /**
  * Which credential a path needs. Everything under /api is closed by default; outside /api
  * (health checks, the web UI's files) is open. Matching is case-insensitive and ignores
  * repeated slashes, so no spelling of a path slips past as "not /api".
  */
-export function pathAccess(path: string): 'open' | 'login' | 'temp-or-full' | 'full' {
+export function pathAccess(path: string): 'open' | 'login' | 'temp-or-full' | 'webhook' | 'full' {
   const p = path.replace(/\/{2,}/g, '/').toLowerCase();
   if (p !== '/api' && !p.startsWith('/api/')) return 'open';
   if (p === LOGIN_PATH) return 'login';
   if (p.startsWith(TWOFA_PREFIX) || p === LOGOUT_PATH) return 'temp-or-full';
+  if (p.startsWith(WEBHOOK_PREFIX)) return 'webhook';
   return 'full';
 }
 
@@ -55,7 +61,7 @@ export function getSession(c: Context): Session {
   return session;
 }
 
-function deny(c: Context, message: string, status: 401 | 403 = 401): Response {
+function deny(c: Context, message: string, status: 401 | 403 | 413 = 401): Response {
   if (status === 401) c.header('WWW-Authenticate', 'Bearer');
   return c.json({ code: 401, msg: message, data: null }, status);
 }
@@ -93,6 +99,17 @@ export function authGuard(deps: AuthDeps): MiddlewareHandler {
     const { tokens } = await auth.ready();
     const upgrade = c.req.header('upgrade')?.toLowerCase() === 'websocket';
     const address = clientAddress(c, deps);
+    if (access === 'webhook' && !upgrade) {
+      const outcome = await authenticateWebhook(c, auth, deps.webhook);
+      if (outcome.kind === 'denied') {
+        await auth.audit.record({ event: 'webhook.rejected', address, reason: outcome.reason, path: c.req.path }, { persist: false });
+        return deny(c, outcome.message, outcome.status);
+      }
+      if (outcome.kind === 'caller') {
+        c.set('webhookCaller', outcome.caller);
+        return next();
+      }
+    }
     if (upgrade && !originAllowed(c, deps)) {
       await auth.audit.record({ event: 'ws.origin-refused', address, path: c.req.path }, { persist: false });
       return deny(c, 'this WebSocket may only be opened from the app\'s own page (Origin does not match)', 403);
@@ -123,6 +140,7 @@ export function authGuard(deps: AuthDeps): MiddlewareHandler {
       return deny(c, 'two-factor authentication is now required: sign in again');
     }
     c.set('authSession', session);
+    if (access === 'webhook') c.set('webhookCaller', { kind: 'user', user: session.user });
     return next();
   };
 }

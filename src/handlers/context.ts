@@ -7,6 +7,7 @@ import type { Clock, Logger, Store } from '../core/ports.js';
 import type { Scanner } from '../core/scanner.js';
 import type { UpdateHistory } from '../core/update-history.js';
 import type { UpdateService } from '../core/update-service.js';
+import type { WebhookJobs } from '../core/webhook/jobs.js';
 
 /** Everything a handler may use. Handlers keep no state of their own: it all comes from here. */
 export interface AppDeps {
@@ -23,6 +24,8 @@ export interface AppDeps {
   logger: Logger;
   clock: Clock;
   version: string;
+  /** Webhook-triggered update jobs; createApp makes one when the runtime gives none. */
+  webhookJobs?: WebhookJobs;
 }
 
 export interface AppEnv {

@@ -17,7 +17,11 @@ export type AuditEventName =
   | 'token.rejected'
   | 'ws.ticket'
   | 'ws.origin-refused'
-  | 'password.generated';
+  | 'password.generated'
+  | 'machine-token.created'
+  | 'machine-token.revoked'
+  | 'webhook.accepted'
+  | 'webhook.rejected';
 
 /**
  * One audit record. Only names, addresses and outcomes: the type has no field for a secret,

@@ -5,6 +5,8 @@ import { FailureLimiter, type Attempt, type AttemptSubject } from './rate-limit.
 import type { AuthSettings } from './settings.js';
 import { loadSigningKey, TokenService } from './tokens.js';
 import { TwoFactorStore } from './twofa-store.js';
+import { MachineTokens } from './machine-tokens.js';
+import { ReplayGuard } from '../webhook/signature.js';
 import { WebAuthnService } from './webauthn.js';
 import { WsTickets } from './ws-ticket.js';
 import { TooManyAttemptsError } from './errors.js';
@@ -37,6 +39,10 @@ export class Auth {
   readonly twofa: TwoFactorStore;
   readonly webauthn: WebAuthnService;
   readonly tickets: WsTickets;
+  /** Named tokens for CI jobs and registries: accepted by the webhook routes only. */
+  readonly machineTokens: MachineTokens;
+  /** Signatures (and GitHub delivery ids) already used, so each is accepted once. */
+  readonly webhookReplay: ReplayGuard;
   private readying: Promise<AuthReady> | undefined;
 
   constructor(opts: AuthOptions) {
@@ -49,6 +55,8 @@ export class Auth {
     this.twofa = new TwoFactorStore(opts.store, opts.settings.twofa.users);
     this.webauthn = new WebAuthnService(opts.store, opts.clock);
     this.tickets = new WsTickets(opts.store, opts.clock);
+    this.machineTokens = new MachineTokens(opts.store, opts.clock);
+    this.webhookReplay = new ReplayGuard(opts.store, opts.clock);
   }
 
   ready(): Promise<AuthReady> {
@@ -95,7 +103,7 @@ export class Auth {
   async sweep(): Promise<number> {
     const now = this.clock.now();
     let removed = 0;
-    for (const base of ['auth:revoked', 'auth:ws-ticket', 'auth:webauthn:challenge']) {
+    for (const base of ['auth:revoked', 'auth:ws-ticket', 'auth:webauthn:challenge', 'webhook:seen']) {
       for (const key of await this.store.getKeys(base)) {
         const value = await this.store.getItem<{ exp?: unknown }>(key);
         if (!value || typeof value.exp !== 'number' || value.exp <= now) {

@@ -127,6 +127,15 @@ export const ConfigSchema = v.strictObject({
     {},
   ),
   auth: v.optional(AuthConfigSchema, {}),
+  webhook: v.optional(
+    v.strictObject({
+      /** Shared secret for HMAC-signed webhooks (ours and GitHub's); empty: only machine tokens. */
+      secret: v.optional(str, ''),
+      /** How far a signed webhook's timestamp may be from now; each signature is accepted once within it. */
+      replayWindow: v.optional(duration, '5m'),
+    }),
+    {},
+  ),
   shell: v.optional(v.strictObject({ enabled: v.optional(bool, false) }), {}),
   compose: v.optional(v.strictObject({ appPath: v.optional(str, '') }), {}),
   twofa: v.optional(
