@@ -17,7 +17,6 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { createStorage } from 'unstorage';
 import memoryDriver from 'unstorage/drivers/memory';
 import type { Store } from '../../src/core/ports.js';
@@ -35,6 +34,7 @@ import { createUpdateChecker } from '../../src/core/update-check.js';
 import { bed } from '../../tests/helpers/bed.js';
 import { docker, dockerQuiet } from '../../tests/helpers/docker-cli.js';
 import { RegistryPusher } from '../../tests/helpers/registry-push.js';
+import { BuiltImages, deleteManifests, formatMs, log, median, newRunId, now, parseFlags, runMain, stopOnSignal } from './common.js';
 import { spawnDelayProxy, type ProxyCounts, type ProxyProcess } from './delay-proxy.js';
 
 // ---- options ----------------------------------------------------------------------------
@@ -47,51 +47,25 @@ const HELP = `usage: npm run bench:scan -- [--repos M] [--containers N] [--concu
   --repeat       cold scans / skopeo rounds (median)     (default 5)
   --target       max ratio ours / lower bound            (default 1.25)`;
 
-const { values: flags } = parseArgs({
-  options: {
-    repos: { type: 'string', default: '12' },
-    containers: { type: 'string', default: '36' },
-    concurrency: { type: 'string', default: '3' },
-    delay: { type: 'string', default: '40' },
-    repeat: { type: 'string', default: '5' },
-    target: { type: 'string', default: '1.25' },
-    help: { type: 'boolean', short: 'h', default: false },
-  },
+const { flags, int, atLeastOne } = parseFlags(HELP, {
+  repos: '12',
+  containers: '36',
+  concurrency: '3',
+  delay: '40',
+  repeat: '5',
+  target: '1.25',
 });
-if (flags.help) {
-  console.log(HELP);
-  process.exit(0);
-}
-const int = (name: string, raw: string, min: number, max: number): number => {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    console.error(`bench: --${name} ${raw}: expected a whole number from ${min} to ${max}\n${HELP}`);
-    process.exit(2);
-  }
-  return n;
-};
 const M = int('repos', flags.repos, 1, 100);
 const N = int('containers', flags.containers, M, 400);
 const C = int('concurrency', flags.concurrency, 1, 64);
 const DELAY = int('delay', flags.delay, 0, 5000);
 const REPEAT = int('repeat', flags.repeat, 1, 50);
-const TARGET_RATIO = Number(flags.target);
-if (!(TARGET_RATIO >= 1)) {
-  console.error(`bench: --target ${flags.target}: expected a number >= 1`);
-  process.exit(2);
-}
+const TARGET_RATIO = atLeastOne('target', flags.target);
 const RTT_SAMPLES = 5;
 
 // ---- small helpers ----------------------------------------------------------------------
 
-const now = () => performance.now();
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-};
-const ms = (x: number) => `${x.toFixed(1)} ms`;
-const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
+const ms = (x: number) => formatMs(x, 1);
 const sha256 = (b: Uint8Array | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 function runFile(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<Buffer> {
@@ -192,7 +166,7 @@ const B = (() => {
   }
 })();
 const host = B.dockerHost;
-const runId = `${Date.now().toString(36).slice(-5)}${Math.random().toString(36).slice(2, 5)}`;
+const runId = newRunId();
 const selector = `wdt.bench=${runId}`;
 const repoName = (i: number) => `wdt/bench-${runId}-${i}`;
 
@@ -200,40 +174,21 @@ const repoName = (i: number) => `wdt/bench-${runId}-${i}`;
 const containers: string[] = [];
 /** IDs of this run's containers: the scan also lists (and skips) everything else on the engine. */
 const mine = new Set<string>();
-const images = new Set<string>();
+const images = new BuiltImages(host);
 const pushed: { repo: string; digest: string }[] = [];
 const tmpDirs: string[] = [];
 let proxy: ProxyProcess | undefined;
 
-let cleaning: Promise<void> | undefined;
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    log('cleaning up');
-    if (containers.length) await dockerQuiet(host, ['rm', '-f', ...containers]);
-    if (images.size) await dockerQuiet(host, ['rmi', '-f', ...images]);
-    // Manifests in the registry (directly, not through the proxy); blobs stay until a GC.
-    const pusher = new RegistryPusher(B.regToken, { username: B.regTokenUser, password: B.regTokenPass });
-    for (const { repo, digest } of pushed) await pusher.delete(repo, digest).catch((err: unknown) => log(`could not delete ${repo}@${digest}: ${(err as Error).message}`));
-    await proxy?.close();
-    for (const d of tmpDirs) rmSync(d, { recursive: true, force: true });
-  })();
-  return cleaning;
-}
-// A signal stops the run at its next step; main's `finally` then cleans up what exists by then
-// (so nothing still being created escapes). A second signal, or 30 s, cleans up at once.
-let stopping: string | undefined;
-const checkStop = () => {
-  if (stopping) throw new Error(`stopped by ${stopping}`);
-};
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(sig, () => {
-    const force = () => void cleanup().finally(() => process.exit(130));
-    if (stopping) return force();
-    stopping = sig;
-    log(`${sig}: stopping after the current step, then cleaning up`);
-    setTimeout(force, 30_000).unref();
-  });
-}
+// A signal stops the run at its next step; a second signal, or 30 s, cleans up at once.
+const stop = stopOnSignal(async () => {
+  if (containers.length) await dockerQuiet(host, ['rm', '-f', ...containers]);
+  await images.remove();
+  // Manifests in the registry (directly, not through the proxy); blobs stay until a GC.
+  await deleteManifests(new RegistryPusher(B.regToken, { username: B.regTokenUser, password: B.regTokenPass }), pushed);
+  await proxy?.close();
+  for (const d of tmpDirs) rmSync(d, { recursive: true, force: true });
+}, 30_000);
+const { checkStop } = stop;
 
 async function tokenStats(): Promise<TokenServerStats> {
   const res = await fetch(`${B.tokenServer}/stats`);
@@ -253,10 +208,7 @@ async function buildImage(ref: string, salt: string): Promise<string> {
   checkStop();
   const dockerfile = [`FROM ${B.baseImage}`, `LABEL wdt.bench=${JSON.stringify(runId)} wdt.bench.salt=${JSON.stringify(salt)}`, 'CMD ["sleep", "3600"]'].join('\n');
   // The classic builder: a LABEL-only build takes ~0.5 s there, BuildKit ~1.5 s.
-  await docker(host, ['build', '--network', 'none', '--force-rm', '-q', '-t', ref, '-'], { input: dockerfile, env: { DOCKER_BUILDKIT: '0' } });
-  const id = await docker(host, ['image', 'inspect', '--format', '{{.Id}}', ref]);
-  images.add(id);
-  return id;
+  return images.build(ref, dockerfile, { DOCKER_BUILDKIT: '0' });
 }
 
 async function pushImage(ref: string, repo: string, dockerConfig: string): Promise<string> {
@@ -589,18 +541,4 @@ async function main(): Promise<number> {
   return targets.every((t) => t.ok) ? 0 : 1;
 }
 
-let code = 2;
-const watchdog = setTimeout(() => {
-  log('taking more than 5 minutes: giving up');
-  void cleanup().finally(() => process.exit(2));
-}, 300_000);
-watchdog.unref();
-try {
-  code = await main();
-} catch (err) {
-  log(`failed: ${err instanceof Error ? err.message : String(err)}`);
-  code = 2;
-} finally {
-  await cleanup();
-}
-process.exit(stopping ? 130 : code);
+process.exit(await runMain(main, stop, { ms: 300_000, message: 'taking more than 5 minutes: giving up' }));

@@ -25,7 +25,6 @@
  */
 import { createServer } from 'node:net';
 import { loadavg } from 'node:os';
-import { parseArgs } from 'node:util';
 import { createStorage } from 'unstorage';
 import memoryDriver from 'unstorage/drivers/memory';
 import { DockerodePort } from '../../src/agent/docker/dockerode-port.js';
@@ -37,6 +36,7 @@ import { bed } from '../../tests/helpers/bed.js';
 import { docker, dockerQuiet } from '../../tests/helpers/docker-cli.js';
 import { pushImage } from '../../tests/helpers/images.js';
 import { RegistryPusher } from '../../tests/helpers/registry-push.js';
+import { BuiltImages, deleteManifests, formatMs, log, median, newRunId, now, parseFlags, runMain, stopOnSignal } from './common.js';
 import { HttpProbe, outage, trailingSuccesses, type Outage } from './update-probe.js';
 
 // ---- options ----------------------------------------------------------------------------
@@ -47,35 +47,16 @@ const HELP = `usage: npm run bench:update -- [--rounds R] [--target X] [--settle
   --settle   the Updater's settleMs                            (default 500)
   --poll     the Updater's pollMs                              (default 50)`;
 
-const { values: flags } = parseArgs({
-  options: {
-    rounds: { type: 'string', default: '5' },
-    target: { type: 'string', default: '1.3' },
-    settle: { type: 'string', default: '500' },
-    poll: { type: 'string', default: '50' },
-    help: { type: 'boolean', short: 'h', default: false },
-  },
+const { flags, int, atLeastOne } = parseFlags(HELP, {
+  rounds: '5',
+  target: '1.3',
+  settle: '500',
+  poll: '50',
 });
-if (flags.help) {
-  console.log(HELP);
-  process.exit(0);
-}
-const int = (name: string, raw: string, min: number, max: number): number => {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    console.error(`bench: --${name} ${raw}: expected a whole number from ${min} to ${max}\n${HELP}`);
-    process.exit(2);
-  }
-  return n;
-};
 const ROUNDS = int('rounds', flags.rounds, 1, 20);
 const SETTLE_MS = int('settle', flags.settle, 0, 10_000);
 const POLL_MS = int('poll', flags.poll, 10, 1_000);
-const TARGET = Number(flags.target);
-if (!(TARGET >= 1)) {
-  console.error(`bench: --target ${flags.target}: expected a number >= 1`);
-  process.exit(2);
-}
+const TARGET = atLeastOne('target', flags.target);
 const PROBE = { intervalMs: 10, timeoutMs: 200, maxSamples: 3_000, maxMs: 30_000 };
 /** Steady answers wanted before an action, and how long to keep watching after the window closes. */
 const STEADY_BEFORE = 5;
@@ -83,14 +64,7 @@ const WATCH_AFTER_MS = 300;
 
 // ---- small helpers ----------------------------------------------------------------------
 
-const now = () => performance.now();
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-};
-const ms = (x: number | undefined) => (x === undefined ? '-' : `${x.toFixed(0)} ms`);
-const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
+const ms = (x: number | undefined) => formatMs(x, 0);
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -108,48 +82,30 @@ function freePort(): Promise<number> {
 
 const B = bed();
 const host = B.dockerHost;
-const runId = `${Date.now().toString(36).slice(-5)}${Math.random().toString(36).slice(2, 5)}`;
+const runId = newRunId();
 const repoPath = `wdt/bench-update-${runId}`;
 const repo = `${B.regPlain}/${repoPath}`;
 /** The one tag both versions are pushed under; the container runs from it. */
 const ref = `${repo}:live`;
 const name = `wdt-bench-update-${runId}`;
 
-const images = new Set<string>();
+const images = new BuiltImages(host);
 const digests = new Set<string>();
 let containerMade = false;
 const probes = new Set<HttpProbe>();
 
-let cleaning: Promise<void> | undefined;
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    log('cleaning up');
-    for (const p of probes) await p.stop();
-    if (containerMade) {
-      // The container under its name, and an old one a failed update may have left parked.
-      const all = (await docker(host, ['ps', '-a', '--format', '{{.Names}}']).catch(() => '')).split('\n');
-      const ours = all.filter((n) => n === name || n.startsWith(`${name}-wd-old-`));
-      if (ours.length) await dockerQuiet(host, ['rm', '-f', ...ours]);
-    }
-    if (images.size) await dockerQuiet(host, ['rmi', '-f', ...images]);
-    const pusher = new RegistryPusher(B.regPlain);
-    for (const d of digests) await pusher.delete(repoPath, d).catch((err: unknown) => log(`could not delete ${repoPath}@${d}: ${(err as Error).message}`));
-  })();
-  return cleaning;
-}
-let stopping: string | undefined;
-const checkStop = () => {
-  if (stopping) throw new Error(`stopped by ${stopping}`);
-};
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(sig, () => {
-    const force = () => void cleanup().finally(() => process.exit(130));
-    if (stopping) return force();
-    stopping = sig;
-    log(`${sig}: stopping after the current step, then cleaning up`);
-    setTimeout(force, 20_000).unref();
-  });
-}
+const stop = stopOnSignal(async () => {
+  for (const p of probes) await p.stop();
+  if (containerMade) {
+    // The container under its name, and an old one a failed update may have left parked.
+    const all = (await docker(host, ['ps', '-a', '--format', '{{.Names}}']).catch(() => '')).split('\n');
+    const ours = all.filter((n) => n === name || n.startsWith(`${name}-wd-old-`));
+    if (ours.length) await dockerQuiet(host, ['rm', '-f', ...ours]);
+  }
+  await images.remove();
+  await deleteManifests(new RegistryPusher(B.regPlain), [...digests].map((digest) => ({ repo: repoPath, digest })));
+}, 20_000);
+const { checkStop } = stop;
 
 // ---- images -----------------------------------------------------------------------------
 
@@ -168,10 +124,7 @@ async function buildVersion(label: 'v1' | 'v2', port: number): Promise<Version> 
     `RUN mkdir -p /www && echo ${JSON.stringify(body)} > /www/index.html`,
     `CMD ${JSON.stringify(['sh', '-c', serve])}`,
   ].join('\n');
-  const local = `${repo}:${label}`;
-  await docker(host, ['build', '--network', 'none', '--force-rm', '-q', '-t', local, '-'], { input: dockerfile });
-  const id = await docker(host, ['image', 'inspect', '--format', '{{.Id}}', local]);
-  images.add(id);
+  const id = await images.build(`${repo}:${label}`, dockerfile);
   return { label, id, body };
 }
 
@@ -364,20 +317,7 @@ function report(results: Measured[], info: { version: string; apiVersion: string
   return targets.every((t) => t.ok) ? 0 : 1;
 }
 
-let code = 2;
-const watchdog = setTimeout(() => {
-  log('taking more than 3 minutes: giving up');
-  void cleanup().finally(() => process.exit(2));
-}, 180_000);
-watchdog.unref();
 const started = now();
-try {
-  code = await main();
-} catch (err) {
-  log(`failed: ${err instanceof Error ? err.message : String(err)}`);
-  code = 2;
-} finally {
-  await cleanup();
-  log(`done in ${((now() - started) / 1000).toFixed(1)} s`);
-}
-process.exit(stopping ? 130 : code);
+const code = await runMain(main, stop, { ms: 180_000, message: 'taking more than 3 minutes: giving up' });
+log(`done in ${((now() - started) / 1000).toFixed(1)} s`);
+process.exit(code);
