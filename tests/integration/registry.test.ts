@@ -9,6 +9,7 @@ import { RegistryError } from '../../src/core/registry/errors.js';
 import { UpdateChecker } from '../../src/core/update-check.js';
 import { bed, uniqueName } from '../helpers/bed.js';
 import { RegistryPusher, type PushedImage } from '../helpers/registry-push.js';
+import { registryFailure } from '../helpers/registry-failure.js';
 
 /**
  * The registry client against the bed's real registries (distribution 2.8.2): no auth, Basic
@@ -24,17 +25,7 @@ const tokenCreds: RegistryCredential = { host: b.regToken, username: b.regTokenU
 const client = (opts: RegistryClientOptions = {}) => new RegistryClient({ timeoutMs: 5_000, ...opts });
 const checkerOf = (c: RegistryClient) => new UpdateChecker({ client: c, cacheTtlMs: 60_000 });
 
-async function failure(p: Promise<unknown>): Promise<RegistryError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(RegistryError);
-    const e = err as RegistryError;
-    for (const secret of [b.regBasicPass, b.regTokenPass]) expect(`${e.message} ${JSON.stringify(e.data)}`).not.toContain(secret);
-    return e;
-  }
-  throw new Error('expected a failure');
-}
+const failure = (p: Promise<unknown>) => registryFailure(p, [b.regBasicPass, b.regTokenPass]);
 
 interface TokenStats {
   tokens: number;

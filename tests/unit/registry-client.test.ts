@@ -5,6 +5,7 @@ import { RegistryClient, type RegistryClientOptions } from '../../src/core/regis
 import { RegistryError } from '../../src/core/registry/errors.js';
 import { MANIFEST_ACCEPT } from '../../src/core/registry/manifest.js';
 import { digestOf, fakeImage, fakeIndex, fakeTime, FakeRegistry, json, type FakeRegistryOptions } from '../helpers/registry-fake.js';
+import { registryFailure } from '../helpers/registry-failure.js';
 
 const SECRET = 'pa55-w0rd-secret';
 
@@ -19,17 +20,7 @@ function setup(reg: FakeRegistryOptions, opts: Partial<RegistryClientOptions> = 
   return { fake, client, time, ref, logs };
 }
 
-async function failure(p: Promise<unknown>): Promise<RegistryError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(RegistryError);
-    const e = err as RegistryError;
-    expect(`${e.message} ${JSON.stringify(e.data)}`).not.toContain(SECRET);
-    return e;
-  }
-  throw new Error('expected a failure');
-}
+const failure = (p: Promise<unknown>) => registryFailure(p, [SECRET]);
 
 describe('registry client: no auth', () => {
   it('HEADs with the full Accept list and reads Docker-Content-Digest', async () => {
