@@ -97,7 +97,16 @@ export class Inventory {
    * `onListed` is called once the lists are read, before the inspects, with what is known by
    * then (so a caller can start registry work while the inspects run).
    */
-  async containers(query: { includeStopped: boolean }, onListed?: (listed: ListedContainer[]) => void): Promise<ContainerInfo[]> {
+  /**
+   * Discovers containers. `onListed` hears the containers known from the lists alone (before
+   * any inspect); `onContainer` hears each container as soon as it is complete, so a caller can
+   * start work on it while the others are still inspected.
+   */
+  async containers(
+    query: { includeStopped: boolean },
+    onListed?: (listed: ListedContainer[]) => void,
+    onContainer?: (info: ContainerInfo) => void,
+  ): Promise<ContainerInfo[]> {
     const [list, images] = await Promise.all([this.docker.listContainers({ all: query.includeStopped }), this.docker.listImages()]);
     const byId = new Map(images.map((i) => [i.id, i]));
     if (onListed) {
@@ -114,7 +123,7 @@ export class Inventory {
       const repoDigests = image?.repoDigests ?? [];
       const ref = tryParseImageRef(written);
       const currentDigest = ref?.digest ?? (ref ? repoDigestsFor(ref, repoDigests)[0] : undefined);
-      return {
+      const info: ContainerInfo = {
         id: c.id,
         name: c.name,
         image: written,
@@ -129,6 +138,8 @@ export class Inventory {
         compose: composeOf(c.labels),
         currentDigest,
       };
+      onContainer?.(info);
+      return info;
     });
   }
 

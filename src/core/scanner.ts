@@ -1,4 +1,4 @@
-import { mapLimit } from './concurrency.js';
+import { Semaphore } from './concurrency.js';
 import type { LoadedConfig } from './config/load.js';
 import type { Platform } from './docker/port.js';
 import { AppError, describeError } from './errors.js';
@@ -101,7 +101,7 @@ export class Scanner {
       checker.prepare(refs).catch((err: unknown) => logger.debug({ component: 'scanner', action: 'prepare', err: describeError(err) }, 'token warm-up failed; checks will authenticate one by one'));
     // The token warm-up starts as soon as the container list names the references (policy
     // applied as below), while the image inspects run; references only an inspect reveals
-    // (a container listed by image ID) are warmed after the inventory.
+    // (a container listed by image ID) are warmed when their own check starts.
     const warmed = new Set<string>();
     let early: Promise<void> | undefined;
     const onListed = (listed: ListedContainer[]) => {
@@ -114,45 +114,60 @@ export class Scanner {
       for (const k of refs.keys()) warmed.add(k);
       if (refs.size > 0) early = warmUp([...refs.values()]);
     };
-    const containers = await inventory.containers({ includeStopped: config.docker.includeStopped }, onListed);
-    this.lastInventory = containers;
     const results: Record<string, ContainerCheck> = {};
-    const groups = new Map<string, { ref: ImageRef; members: ContainerInfo[]; note: string | undefined }>();
     const stamp = () => new Date(clock.now()).toISOString();
-
-    for (const c of containers) {
+    const slots = new Semaphore(config.scan.concurrency);
+    // One check per distinct (reference, local image), started as soon as its first container
+    // is known; containers that join later take the same outcome.
+    const groups = new Map<string, { members: ContainerInfo[]; outcome?: Omit<ContainerCheck, 'containerId' | 'imageId' | 'lastCheckedAt'>; done: Promise<void> }>();
+    const record = (c: ContainerInfo, outcome: Omit<ContainerCheck, 'containerId' | 'imageId' | 'lastCheckedAt'>) => {
+      results[c.id] = { containerId: c.id, imageId: c.imageId, ...outcome, lastCheckedAt: stamp() };
+    };
+    const check = async (ref: ImageRef, first: ContainerInfo, note: string | undefined) => {
+      const key = formatImageRef(ref);
+      // Wait for the batched token, or warm up a reference only an inspect revealed.
+      if (warmed.has(key)) await early;
+      else {
+        warmed.add(key);
+        await warmUp([ref]);
+      }
+      try {
+        const r = await checker.check(ref, { id: first.imageId, repoDigests: first.repoDigests, platform: first.platform as Platform });
+        return { status: r.status, skipped: false, remoteDigest: r.remoteDigest, ...(note ? { message: note } : {}) } as const;
+      } catch (err) {
+        logger.warn({ component: 'scanner', action: 'check', image: key, err: describeError(err) }, 'registry check failed');
+        return { status: 'Error', skipped: false, errorKind: errorKindOf(err), message: describeError(err) } as const;
+      }
+    };
+    const onContainer = (c: ContainerInfo) => {
       const ref = tryParseImageRef(c.image);
       const decision = evaluatePolicy({ labels: c.labels, repoDigests: c.repoDigests, ref, image: c.image }, config.policy);
       if (decision.action === 'skip' || !ref) {
         const reason = decision.action === 'skip' ? decision.reason : 'no image reference';
         results[c.id] = { containerId: c.id, imageId: c.imageId, status: 'Skipped', skipped: true, skipReason: reason, lastCheckedAt: stamp() };
-        continue;
+        return;
       }
       if (!c.platform) {
         results[c.id] = { containerId: c.id, imageId: c.imageId, status: 'Error', skipped: false, errorKind: 'invalid', message: `the image ${c.imageId} is no longer on this host`, lastCheckedAt: stamp() };
-        continue;
+        return;
       }
       const key = `${formatImageRef(ref)} ${c.imageId}`;
-      const group = groups.get(key) ?? { ref, members: [], note: decision.note };
-      group.members.push(c);
-      groups.set(key, group);
-    }
-
-    const late = [...new Map([...groups.values()].map((g) => [formatImageRef(g.ref), g.ref])).entries()].filter(([k]) => !warmed.has(k)).map(([, ref]) => ref);
-    await Promise.all([early, late.length > 0 ? warmUp(late) : undefined]);
-
-    await mapLimit([...groups.values()], config.scan.concurrency, async ({ ref, members, note }) => {
-      const first = members[0] as ContainerInfo;
-      let outcome: Omit<ContainerCheck, 'containerId' | 'imageId' | 'lastCheckedAt'>;
-      try {
-        const r = await checker.check(ref, { id: first.imageId, repoDigests: first.repoDigests, platform: first.platform as Platform });
-        outcome = { status: r.status, skipped: false, remoteDigest: r.remoteDigest, ...(note ? { message: note } : {}) };
-      } catch (err) {
-        outcome = { status: 'Error', skipped: false, errorKind: errorKindOf(err), message: describeError(err) };
-        logger.warn({ component: 'scanner', action: 'check', image: formatImageRef(ref), err: describeError(err) }, 'registry check failed');
+      const existing = groups.get(key);
+      if (existing) {
+        existing.members.push(c);
+        if (existing.outcome) record(c, existing.outcome);
+        return;
       }
-      for (const c of members) results[c.id] = { containerId: c.id, imageId: c.imageId, ...outcome, lastCheckedAt: stamp() };
-    });
+      const group: { members: ContainerInfo[]; outcome?: Omit<ContainerCheck, 'containerId' | 'imageId' | 'lastCheckedAt'>; done: Promise<void> } = { members: [c], done: Promise.resolve() };
+      group.done = slots.run(() => check(ref, c, decision.note)).then((outcome) => {
+        group.outcome = outcome;
+        for (const m of group.members) record(m, outcome);
+      });
+      groups.set(key, group);
+    };
+    const containers = await inventory.containers({ includeStopped: config.docker.includeStopped }, onListed, onContainer);
+    this.lastInventory = containers;
+    await Promise.all([...groups.values()].map((g) => g.done));
 
     const counts = { UpToDate: 0, UpdateAvailable: 0, Skipped: 0, Error: 0 };
     for (const r of Object.values(results)) counts[r.status]++;
