@@ -89,16 +89,16 @@ async function main(): Promise<number> {
     }
   }
   const logger = createLogger({ level: config.logging.level, pretty: process.stdout.isTTY === true });
-  const server = await startServer(await createNodeRuntime(config, env, logger));
-
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      logger.info({ component: 'server', action: 'shutdown', signal }, 'shutting down');
-      void server.close().then(resolve);
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+  // Listen for signals before starting, so one that arrives during start-up (the port is
+  // already open while the journal is reconciled) still ends in a clean shutdown.
+  const stopRequested = new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
   });
+  const server = await startServer(await createNodeRuntime(config, env, logger));
+  const signal = await stopRequested;
+  logger.info({ component: 'server', action: 'shutdown', signal }, 'shutting down');
+  await server.close();
   logger.info({ component: 'server', action: 'exit' }, 'stopped');
   return 0;
 }
