@@ -5,7 +5,7 @@
  */
 import { createStorage } from 'unstorage';
 import kvDriver from 'unstorage/drivers/cloudflare-kv-binding';
-import { loadConfig, type LoadedConfig } from './core/config/load.js';
+import { loadConfig } from './core/config/load.js';
 import type { FullDockerPort } from './core/docker/port.js';
 import { Auth } from './core/auth/auth.js';
 import { authSettings } from './core/auth/settings.js';
@@ -38,32 +38,41 @@ const noAgent = (): never => {
 /** Every Docker call answers "no agent connected" until the agent link exists. */
 const disconnectedDocker = new Proxy({}, { get: () => async () => noAgent() }) as FullDockerPort;
 
-let config: LoadedConfig | undefined;
-let auth: Auth | undefined;
+/**
+ * The app and everything behind it, built once per isolate: the update checker's cache, the
+ * update service's job table and the auth state then live as long as the isolate, not one request.
+ */
+function build(env: WorkerEnv) {
+  const vars: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(env)) if (typeof v === 'string') vars[k] = v;
+  const config = loadConfig({
+    env: vars,
+    readSecretFile: () => {
+      throw new Error('secret files are not available on Workers; use `wrangler secret put`');
+    },
+  });
+  const store = createStorage({ driver: kvDriver({ binding: env.STATE }) });
+  const logger = consoleLogger();
+  const inventory = new Inventory(disconnectedDocker);
+  const { checker, challenges } = createUpdateChecker(config, { logger, challengeStore: store });
+  const scanner = new Scanner({ inventory, checker, store, logger, clock: systemClock, config });
+  // Workers refuse PBKDF2 above 100,000 rounds.
+  const auth = new Auth({ settings: { ...authSettings(config), passwordIterations: 100_000 }, store, logger, clock: systemClock });
+  const history = new UpdateHistory(store);
+  const updater = new Updater({ docker: disconnectedDocker, store, logger });
+  const updates = new UpdateService({ docker: disconnectedDocker, updater, compose: null, scanner, history, config, credentials: config.registry.auth, logger, clock: systemClock });
+  const app = createApp({
+    config, docker: disconnectedDocker, updates, history, inventory, scanner, auth, getClientAddress: cloudflarePeerAddress, store, logger, clock: systemClock, version: pkg.version,
+  });
+  return { app, challenges };
+}
+
+let built: ReturnType<typeof build> | undefined;
 
 export default {
   fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Response | Promise<Response> {
-    const vars: Record<string, string | undefined> = {};
-    for (const [k, v] of Object.entries(env)) if (typeof v === 'string') vars[k] = v;
-    config ??= loadConfig({
-      env: vars,
-      readSecretFile: () => {
-        throw new Error('secret files are not available on Workers; use `wrangler secret put`');
-      },
-    });
-    const store = createStorage({ driver: kvDriver({ binding: env.STATE }) });
-    const logger = consoleLogger();
-    const inventory = new Inventory(disconnectedDocker);
-    const { checker, challenges } = createUpdateChecker(config, { logger, challengeStore: store });
-    const scanner = new Scanner({ inventory, checker, store, logger, clock: systemClock, config });
-    // Workers refuse PBKDF2 above 100,000 rounds.
-    auth ??= new Auth({ settings: { ...authSettings(config), passwordIterations: 100_000 }, store, logger, clock: systemClock });
-    const history = new UpdateHistory(store);
-    const updater = new Updater({ docker: disconnectedDocker, store, logger });
-    const updates = new UpdateService({ docker: disconnectedDocker, updater, compose: null, scanner, history, config, credentials: config.registry.auth, logger, clock: systemClock });
-    const app = createApp({
-      config, docker: disconnectedDocker, updates, history, inventory, scanner, auth, getClientAddress: cloudflarePeerAddress, store, logger, clock: systemClock, version: pkg.version,
-    });
+    built ??= build(env);
+    const { app, challenges } = built;
     const res = app.fetch(request, env, ctx);
     // Learned registry challenges are saved in the background: let those writes finish.
     if (challenges) ctx.waitUntil(Promise.resolve(res).then(() => challenges.flush(), () => challenges.flush()));
