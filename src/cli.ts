@@ -81,7 +81,7 @@ async function main(): Promise<number> {
     const runtime = await createNodeRuntime(config, env, logger);
     try {
       const report = await runtime.deps.scanner.scan();
-      const views = containerViews(await runtime.deps.inventory.containers({ includeStopped: config.docker.includeStopped }), report);
+      const views = containerViews(await runtime.deps.scanner.lastContainers(), report);
       process.stdout.write(printScan(views, report, args.json));
       return report.counts.Error > 0 ? 1 : 0;
     } finally {

@@ -4,7 +4,7 @@ import { Semaphore } from './concurrency.js';
 import type { LoadedConfig } from './config/load.js';
 import type { DockerPort, RegistryAuth } from './docker/port.js';
 import { AppError, ErrorCode, describeError } from './errors.js';
-import { formatImageRef, repoDigestsFor, tryParseImageRef } from './image-ref.js';
+import { repoDigestsFor, tryParseImageRef } from './image-ref.js';
 import type { Clock, Logger } from './ports.js';
 import { findCredential, type RegistryCredential } from './registry/credentials.js';
 import type { Scanner } from './scanner.js';
@@ -192,10 +192,4 @@ export class UpdateService {
 
 export function composeRefusal(project: string): string {
   return `managed by compose project ${project}: set update.allowComposeUpdate to let Watch Docker update it through docker compose`;
-}
-
-/** For logs and messages. */
-export function describeImage(image: string): string {
-  const ref = tryParseImageRef(image);
-  return ref ? formatImageRef(ref) : image;
 }

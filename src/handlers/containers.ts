@@ -17,8 +17,8 @@ export const containers = new Hono<AppEnv>()
   })
   /** POST /api/scan: checks every container now and returns the result. */
   .post('/api/scan', async (c) => {
-    const { inventory, scanner, config } = c.get('deps');
+    const { scanner } = c.get('deps');
     const report = await scanner.scan();
-    const views = containerViews(await inventory.containers({ includeStopped: config.docker.includeStopped }), report);
+    const views = containerViews(await scanner.lastContainers(), report);
     return ok(c, { containers: views, total: views.length, counts: report.counts, startedAt: report.startedAt, durationMs: report.durationMs });
   });
