@@ -1,4 +1,5 @@
 import { Semaphore } from './concurrency.js';
+import { KeyedLock } from './keyed-lock.js';
 import type { LoadedConfig } from './config/load.js';
 import type { Platform } from './docker/port.js';
 import { AppError, describeError } from './errors.js';
@@ -53,6 +54,7 @@ function errorKindOf(err: unknown): string {
 export class Scanner {
   private running: Promise<ScanReport> | null = null;
   private lastInventory: ContainerInfo[] = [];
+  private readonly reportLock = new KeyedLock();
 
   constructor(
     private readonly deps: { inventory: Inventory; checker: ImageChecker; store: Store; logger: Logger; clock: Clock; config: LoadedConfig },
@@ -81,12 +83,15 @@ export class Scanner {
    */
   async recordUpdated(containerId: string, imageId: string, digest: string | undefined): Promise<void> {
     const { store, clock } = this.deps;
-    const now = new Date(clock.now()).toISOString();
-    const report = (await this.last()) ?? { startedAt: now, durationMs: 0, counts: { UpToDate: 0, UpdateAvailable: 0, Skipped: 0, Error: 0 }, results: {} };
-    report.results[containerId] = {
-      containerId, imageId, status: 'UpToDate', skipped: false, ...(digest ? { remoteDigest: digest } : {}), lastCheckedAt: now,
-    };
-    await store.setItem(SCAN_KEY, report);
+    // Read-modify-write of one key: updates finishing together must not drop each other's result.
+    await this.reportLock.run(SCAN_KEY, async () => {
+      const now = new Date(clock.now()).toISOString();
+      const report = (await this.last()) ?? { startedAt: now, durationMs: 0, counts: { UpToDate: 0, UpdateAvailable: 0, Skipped: 0, Error: 0 }, results: {} };
+      report.results[containerId] = {
+        containerId, imageId, status: 'UpToDate', skipped: false, ...(digest ? { remoteDigest: digest } : {}), lastCheckedAt: now,
+      };
+      await store.setItem(SCAN_KEY, report);
+    });
   }
 
   /** The last scan's results, or null before the first one. */
@@ -172,7 +177,7 @@ export class Scanner {
     const counts = { UpToDate: 0, UpdateAvailable: 0, Skipped: 0, Error: 0 };
     for (const r of Object.values(results)) counts[r.status]++;
     const report: ScanReport = { startedAt: new Date(started).toISOString(), durationMs: clock.now() - started, counts, results };
-    await store.setItem(SCAN_KEY, report);
+    await this.reportLock.run(SCAN_KEY, () => store.setItem(SCAN_KEY, report));
     logger.info({ component: 'scanner', action: 'scan', durationMs: report.durationMs, ...counts }, 'scan finished');
     return report;
   }

@@ -141,3 +141,13 @@ describe('scanner', () => {
     expect(events.indexOf('check r.io/a:latest')).toBeGreaterThan(events.indexOf('prepare r.io/a:latest,r.io/b:latest'));
   });
 });
+
+describe('scanner results after updates', () => {
+  it('keeps every result when several updates finish at once', async () => {
+    const { scanner } = testApp(host(), { checker: recordingChecker().checker });
+    await scanner.scan();
+    await Promise.all(['n1', 'n2', 'n3', 'n4'].map((id, i) => scanner.recordUpdated(id, sha(String(i + 5)), sha('e'))));
+    const report = await scanner.last();
+    expect(['n1', 'n2', 'n3', 'n4'].map((id) => report?.results[id]?.status)).toEqual(['UpToDate', 'UpToDate', 'UpToDate', 'UpToDate']);
+  });
+});
