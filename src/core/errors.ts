@@ -12,6 +12,8 @@ export const ErrorCode = {
   UpdateFailed: 50002,
   DockerError: 50003,
   RegistryError: 50004,
+  /** A host's agent is not connected, or did not answer in time (split deployment). */
+  HostOffline: 50005,
   Unauthorized: 401,
   Internal: 500,
 } as const;
@@ -27,6 +29,7 @@ const httpStatusOf: Record<ErrorCode, number> = {
   [ErrorCode.UpdateFailed]: 500,
   [ErrorCode.DockerError]: 502,
   [ErrorCode.RegistryError]: 502,
+  [ErrorCode.HostOffline]: 503,
   [ErrorCode.Unauthorized]: 401,
   [ErrorCode.Internal]: 500,
 };
