@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError, loadConfig, type LoadedConfig } from './core/config/load.js';
 import { containerViews } from './core/container-view.js';
 import { createLogger } from './agent/logger.js';
+import { runAgent, type AgentArgs } from './agent/agent-main.js';
 import { createNodeRuntime } from './runtime.js';
 import { printScan } from './scan-output.js';
 import { startServer } from './server.js';
@@ -15,6 +16,9 @@ Usage:
   watch-docker scan --once [--json] [--config PATH]
                                               check every container once and exit
                                               (exit 1 when any check failed)
+  watch-docker agent --url URL --host NAME [--join-token T] [--key-file PATH]
+                                              connect this host to a control plane
+                                              (split deployment; see README)
   watch-docker --help                         show this help
   watch-docker --version                 print the version
 
@@ -24,20 +28,28 @@ See README.md for the full reference.
 `;
 
 interface Args {
-  command: 'serve' | 'scan' | 'help' | 'version';
+  command: 'serve' | 'scan' | 'agent' | 'help' | 'version';
+  agent: AgentArgs;
   configPath: string | undefined;
   once: boolean;
   json: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { command: 'serve', configPath: undefined, once: false, json: false };
+  const args: Args = { command: 'serve', agent: {}, configPath: undefined, once: false, json: false };
+  const agentFlags: Record<string, keyof AgentArgs> = { '--url': 'url', '--host': 'host', '--join-token': 'joinToken', '--key-file': 'keyFile' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     if (a === '--help' || a === '-h' || a === 'help') args.command = 'help';
     else if (a === '--version' || a === '-v') args.command = 'version';
     else if (a === 'serve') args.command = 'serve';
     else if (a === 'scan') args.command = 'scan';
+    else if (a === 'agent') args.command = 'agent';
+    else if (args.command === 'agent' && agentFlags[a]) {
+      const value = argv[++i];
+      if (!value) throw new ConfigError(`${a} needs a value`);
+      args.agent[agentFlags[a]] = value;
+    }
     else if (a === '--once' && args.command === 'scan') args.once = true;
     else if (a === '--json' && args.command === 'scan') args.json = true;
     else if (a === '--config' || a === '-c') {
@@ -61,6 +73,13 @@ function readConfig(path: string | undefined, env: NodeJS.ProcessEnv): LoadedCon
     }
   }
   return loadConfig({ yamlText, source: path, env, readSecretFile: (p) => readFileSync(p, 'utf8') });
+}
+
+function stopSignal(): Promise<string> {
+  return new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
 }
 
 async function main(): Promise<number> {
@@ -88,6 +107,7 @@ async function main(): Promise<number> {
       await runtime.dispose();
     }
   }
+  if (args.command === 'agent') return runAgent(args.agent, config, env, stopSignal());
   const logger = createLogger({ level: config.logging.level, pretty: process.stdout.isTTY === true });
   // Listen for signals before starting, so one that arrives during start-up (the port is
   // already open while the journal is reconciled) still ends in a clean shutdown.

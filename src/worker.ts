@@ -17,25 +17,29 @@ import { createUpdateChecker } from './core/update-check.js';
 import { UpdateHistory } from './core/update-history.js';
 import { UpdateService } from './core/update-service.js';
 import { Updater } from './core/updater/updater.js';
-import { createApp } from './handlers/app.js';
+import { createApp, type AppDeps } from './handlers/app.js';
 import { cloudflarePeerAddress } from './handlers/auth-client-address.js';
 import pkg from '../package.json' with { type: 'json' };
+import { EdgeHostDirectory, hostDepsSelector, type EdgeEnv } from './worker/edge-hosts.js';
+import { agentConnect, hostParamToHeader } from './worker/routing.js';
 
-interface WorkerEnv {
+export { HostLink, HostRegistry } from './worker/host-link.js';
+
+interface WorkerEnv extends EdgeEnv {
   STATE: KVNamespace;
   [key: string]: unknown;
 }
 
 function consoleLogger(bindings: Record<string, unknown> = {}): Logger {
   const log = (level: string) => (obj: Record<string, unknown>, msg?: string) =>
-    console.log(JSON.stringify({ level, ...bindings, ...obj, msg }));
+    console.log(JSON.stringify({ level, ...bindings, ...obj, ...(obj.err instanceof Error ? { err: obj.err.message } : {}), msg }));
   return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error'), child: (b) => consoleLogger({ ...bindings, ...b }) };
 }
 
 const noAgent = (): never => {
-  throw new AppError(ErrorCode.DockerError, 'no agent is connected for this host');
+  throw new AppError(ErrorCode.BadRequest, 'this control plane manages several hosts: name one with ?host=NAME (GET /api/hosts lists them)');
 };
-/** Every Docker call answers "no agent connected" until the agent link exists. */
+/** Without ?host= there is no Docker to talk to: every Docker call says how to name a host. */
 const disconnectedDocker = new Proxy({}, { get: () => async () => noAgent() }) as FullDockerPort;
 
 /**
@@ -61,9 +65,12 @@ function build(env: WorkerEnv) {
   const history = new UpdateHistory(store);
   const updater = new Updater({ docker: disconnectedDocker, store, logger });
   const updates = new UpdateService({ docker: disconnectedDocker, updater, compose: null, scanner, history, config, credentials: config.registry.auth, logger, clock: systemClock });
-  const app = createApp({
-    config, docker: disconnectedDocker, updates, history, inventory, scanner, auth, getClientAddress: cloudflarePeerAddress, store, logger, clock: systemClock, version: pkg.version,
-  });
+  const hosts = new EdgeHostDirectory(env);
+  const deps: AppDeps = {
+    config, docker: disconnectedDocker, updates, history, inventory, scanner, auth, getClientAddress: cloudflarePeerAddress, store, logger, clock: systemClock, version: pkg.version, hosts,
+  };
+  deps.selectHost = hostDepsSelector(deps, hosts);
+  const app = createApp(deps);
   return { app, challenges };
 }
 
@@ -71,9 +78,12 @@ let built: ReturnType<typeof build> | undefined;
 
 export default {
   fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Response | Promise<Response> {
+    // The agents' link: outside /api (the agent authenticates with its key, in the protocol).
+    const agent = agentConnect(request, env);
+    if (agent) return agent;
     built ??= build(env);
     const { app, challenges } = built;
-    const res = app.fetch(request, env, ctx);
+    const res = app.fetch(hostParamToHeader(request), env, ctx);
     // Learned registry challenges are saved in the background: let those writes finish.
     if (challenges) ctx.waitUntil(Promise.resolve(res).then(() => challenges.flush(), () => challenges.flush()));
     return res;

@@ -5,6 +5,7 @@ import { containers } from './containers.js';
 import type { AppDeps, AppEnv } from './context.js';
 import { notFound, onError } from './envelope.js';
 import { health } from './health.js';
+import { hostRoutes } from './hosts.js';
 import { images } from './images.js';
 import { updates } from './updates.js';
 import { machineTokenRoutes } from './machine-tokens.js';
@@ -28,6 +29,16 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     webhook: { secret: deps.config.webhook.secret, replayWindowMs: parseDuration(deps.config.webhook.replayWindow) ?? 300_000 },
   };
   installAuth(app, authDeps);
+  // Split deployment: X-Watch-Host (the Worker turns ?host= into it) picks the host's deps, so
+  // every route below runs unchanged against that host.
+  const { selectHost } = deps;
+  if (selectHost) {
+    app.use('/api/*', async (c, next) => {
+      const host = c.req.header('x-watch-host');
+      if (host !== undefined) c.set('deps', selectHost(host));
+      await next();
+    });
+  }
   const jobs = deps.webhookJobs ?? new WebhookJobs({
     listContainers: () => deps.inventory.containers({ includeStopped: deps.config.docker.includeStopped }),
     updateOne: (name, trigger) => deps.updates.updateOne(name, trigger),
@@ -37,6 +48,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   deps.webhookJobs = jobs;
   app.route('/', machineTokenRoutes(authDeps));
   app.route('/', webhookRoutes(authDeps, jobs));
+  app.route('/', hostRoutes(deps, authDeps));
   app.route('/', health);
   app.route('/', containers);
   app.route('/', containerActions);

@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import type { HostDirectory } from '../core/agent-link/hosts.js';
 import type { Auth } from '../core/auth/auth.js';
 import type { LoadedConfig } from '../core/config/load.js';
 import type { FullDockerPort } from '../core/docker/port.js';
@@ -26,6 +27,9 @@ export interface AppDeps {
   version: string;
   /** Webhook-triggered update jobs; createApp makes one when the runtime gives none. */
   webhookJobs?: WebhookJobs;
+  /** Split deployment only: the hosts, and the deps of one host (chosen by the X-Watch-Host header). */
+  hosts?: HostDirectory;
+  selectHost?: (name: string) => AppDeps;
 }
 
 export interface AppEnv {

@@ -21,7 +21,9 @@ export type AuditEventName =
   | 'machine-token.created'
   | 'machine-token.revoked'
   | 'webhook.accepted'
-  | 'webhook.rejected';
+  | 'webhook.rejected'
+  | 'host.created'
+  | 'host.revoked';
 
 /**
  * One audit record. Only names, addresses and outcomes: the type has no field for a secret,

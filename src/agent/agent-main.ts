@@ -1,0 +1,48 @@
+/** `watch-docker agent`: wires the local Docker port and registry checker to the agent link. */
+import type { LoadedConfig } from '../core/config/load.js';
+import { ConfigError } from '../core/config/load.js';
+import { HOST_NAME } from '../core/agent-link/protocol.js';
+import { createUpdateChecker } from '../core/update-check.js';
+import { AgentLink, agentUrl, loadOrCreateKey, localHandlers } from './agent-link.js';
+import { DockerodePort } from './docker/dockerode-port.js';
+import { resolveDockerHost } from './docker/engine-address.js';
+import { readDockerConfigAuths } from './docker-config.js';
+import { createLogger } from './logger.js';
+import { VERSION } from '../version.js';
+
+export interface AgentArgs {
+  url?: string;
+  host?: string;
+  joinToken?: string;
+  keyFile?: string;
+}
+
+export async function runAgent(args: AgentArgs, config: LoadedConfig, env: Record<string, string | undefined>, stopRequested: Promise<string>): Promise<number> {
+  const host = args.host ?? env.WATCH_AGENT_HOST;
+  const base = args.url ?? env.WATCH_AGENT_URL;
+  if (!base) throw new ConfigError('agent needs --url (the control plane, wss://…) or WATCH_AGENT_URL');
+  if (!host || !HOST_NAME.test(host)) throw new ConfigError('agent needs --host NAME (1-63 lower-case letters, digits or "-"), as created in the control plane');
+  let url: URL;
+  try {
+    url = agentUrl(base, host);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  const logger = createLogger({ level: config.logging.level, pretty: process.stdout.isTTY === true });
+  const key = await loadOrCreateKey(args.keyFile ?? env.WATCH_AGENT_KEY_FILE ?? `data/agent-${host}.key`, logger);
+  const docker = new DockerodePort(resolveDockerHost(config.docker.host, env));
+  const dockerAuths = await readDockerConfigAuths(env);
+  const { checker } = createUpdateChecker(config, { dockerAuths: dockerAuths.credentials, logger: logger.child({ component: 'registry' }) });
+  const retryMaxMs = Number(env.WATCH_AGENT_RETRY_MAX_MS ?? '') || undefined;
+  const link = new AgentLink({
+    url, host, key, handlers: localHandlers(docker, checker), logger, version: VERSION,
+    ...(args.joinToken ?? env.WATCH_AGENT_JOIN_TOKEN ? { joinToken: args.joinToken ?? env.WATCH_AGENT_JOIN_TOKEN } : {}),
+    ...(retryMaxMs ? { retryMaxMs, retryMinMs: Math.min(1000, retryMaxMs / 4) } : {}),
+  });
+  logger.info({ component: 'agent', action: 'start', host, url: url.origin, version: VERSION }, 'agent starting');
+  link.start();
+  const signal = await stopRequested;
+  logger.info({ component: 'agent', action: 'shutdown', signal }, 'shutting down');
+  await link.stop();
+  return 0;
+}

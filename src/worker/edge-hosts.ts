@@ -1,0 +1,121 @@
+/**
+ * Worker glue of the split deployment: the host directory on the two Durable Objects, the
+ * link transport (RPC to the host's HostLink), and the per-host deps the `host` selector swaps
+ * in, so the handlers run unchanged against a remote host.
+ */
+import type { HostDirectory, HostSummary } from '../core/agent-link/hosts.js';
+import { prefixedStore } from '../core/agent-link/hosts.js';
+import { HOST_NAME, type CallOp, type StreamOp } from '../core/agent-link/protocol.js';
+import { RemoteDockerPort, RemoteImageChecker, type LinkTransport } from '../core/agent-link/remote-docker.js';
+import { AppError, ErrorCode } from '../core/errors.js';
+import { Inventory } from '../core/inventory.js';
+import { Scanner } from '../core/scanner.js';
+import { UpdateHistory } from '../core/update-history.js';
+import { UpdateService } from '../core/update-service.js';
+import { Updater } from '../core/updater/updater.js';
+import type { AppDeps } from '../handlers/context.js';
+import { unwrap, type HostLink, type HostRegistry, type RelayOutcome } from './host-link.js';
+
+export interface EdgeEnv {
+  HOST_LINK: DurableObjectNamespace<HostLink>;
+  HOST_REGISTRY: DurableObjectNamespace<HostRegistry>;
+}
+
+export function assertHostName(name: string): void {
+  if (!HOST_NAME.test(name)) throw new AppError(ErrorCode.BadRequest, `host "${name.slice(0, 80)}": expected 1-63 lower-case letters, digits or "-" (not at either end)`);
+}
+
+/** Requests to one host's agent, through its Durable Object. */
+export class DurableObjectTransport implements LinkTransport {
+  /** A stub per call: a stub made while serving one request cannot do I/O for another. */
+  constructor(private readonly stub: () => DurableObjectStub<HostLink>) {}
+
+  async call(op: CallOp, args: unknown[], opts: { timeoutMs: number; idempotencyKey?: string }): Promise<unknown> {
+    return unwrap((await this.stub().call(op, args, opts)) as RelayOutcome);
+  }
+
+  stream(op: StreamOp, args: unknown[], opts: { timeoutMs: number; idempotencyKey?: string }): AsyncIterable<unknown> {
+    const stub = this.stub();
+    return (async function* () {
+      // The object runs the stream with credit against the agent and answers its items.
+      const items = unwrap((await stub.collect(op, args, opts)) as RelayOutcome<unknown[]>);
+      yield* items;
+    })();
+  }
+}
+
+export class EdgeHostDirectory implements HostDirectory {
+  constructor(private readonly env: EdgeEnv) {}
+
+  private registry() {
+    return this.env.HOST_REGISTRY.get(this.env.HOST_REGISTRY.idFromName('registry'));
+  }
+
+  link(name: string): DurableObjectStub<HostLink> {
+    return this.env.HOST_LINK.get(this.env.HOST_LINK.idFromName(name));
+  }
+
+  async list(): Promise<HostSummary[]> {
+    const names = await this.registry().list();
+    return Promise.all(names.map(async (name): Promise<HostSummary> => {
+      const link = this.link(name);
+      const s = await link.status();
+      let containers: HostSummary['containers'] = null;
+      if (s.online) {
+        const listed = (await link.call('listContainers', [{ all: true }], { timeoutMs: 3000 })) as RelayOutcome;
+        if (listed.ok && Array.isArray(listed.result)) {
+          const all = listed.result as Array<{ state?: string }>;
+          containers = { total: all.length, running: all.filter((c) => c.state === 'running').length };
+        }
+      }
+      return { name, createdAt: s.createdAt ?? '', enrolled: s.enrolled, online: s.online, agentVersion: s.agentVersion, lastSeen: s.lastSeen, containers };
+    }));
+  }
+
+  async create(name: string) {
+    assertHostName(name);
+    const created = unwrap((await this.link(name).create(name)) as RelayOutcome<{ joinToken: string; expiresAt: string }>);
+    await this.registry().add(name);
+    return { name, ...created };
+  }
+
+  async revoke(name: string): Promise<boolean> {
+    assertHostName(name);
+    const existed = await this.link(name).revoke();
+    const listed = await this.registry().remove(name);
+    return existed || listed;
+  }
+
+  async exists(name: string): Promise<boolean> {
+    return HOST_NAME.test(name) && (await this.link(name).status()).exists;
+  }
+}
+
+/**
+ * The deps of one host: Docker and the registry checks go through its agent; its scan report,
+ * update journal and history live in the shared store under `host:<name>:`.
+ */
+export function hostDepsSelector(base: AppDeps, directory: EdgeHostDirectory): (name: string) => AppDeps {
+  const cache = new Map<string, AppDeps>();
+  return (name) => {
+    assertHostName(name);
+    let deps = cache.get(name);
+    if (deps) return deps;
+    const link = new DurableObjectTransport(() => directory.link(name));
+    const docker = new RemoteDockerPort(link);
+    const inventory = new Inventory(docker);
+    const store = prefixedStore(base.store, `host:${name}`);
+    const { config, logger, clock } = base;
+    const scanner = new Scanner({ inventory, checker: new RemoteImageChecker(link), store, logger, clock, config });
+    const updater = new Updater({ docker, store, logger, clock });
+    const history = new UpdateHistory(store);
+    const updates = new UpdateService({
+      docker, updater, compose: null, scanner, history, config, credentials: config.registry.auth, logger, clock,
+      updaterOptions: { settleMs: config.derived.settleMs, removeOldImage: config.update.removeOldImage },
+    });
+    deps = { ...base, docker, inventory, scanner, updates, history, store };
+    if (cache.size >= 1000) cache.delete(cache.keys().next().value as string);
+    cache.set(name, deps);
+    return deps;
+  };
+}
