@@ -18,9 +18,9 @@ export interface AgentArgs {
 }
 
 export async function runAgent(args: AgentArgs, config: LoadedConfig, env: Record<string, string | undefined>, stopRequested: Promise<string>): Promise<number> {
-  const host = args.host ?? env.WATCH_AGENT_HOST;
-  const base = args.url ?? env.WATCH_AGENT_URL;
-  if (!base) throw new ConfigError('agent needs --url (the control plane, wss://…) or WATCH_AGENT_URL');
+  const host = args.host ?? env.AGENT_HOST;
+  const base = args.url ?? env.AGENT_URL;
+  if (!base) throw new ConfigError('agent needs --url (the control plane, wss://…) or AGENT_URL');
   if (!host || !HOST_NAME.test(host)) throw new ConfigError('agent needs --host NAME (1-63 lower-case letters, digits or "-"), as created in the control plane');
   let url: URL;
   try {
@@ -29,14 +29,14 @@ export async function runAgent(args: AgentArgs, config: LoadedConfig, env: Recor
     throw new ConfigError((err as Error).message);
   }
   const logger = createLogger({ level: config.logging.level, pretty: process.stdout.isTTY === true });
-  const key = await loadOrCreateKey(args.keyFile ?? env.WATCH_AGENT_KEY_FILE ?? `data/agent-${host}.key`, logger);
+  const key = await loadOrCreateKey(args.keyFile ?? env.AGENT_KEY_FILE ?? `data/agent-${host}.key`, logger);
   const docker = new DockerodePort(resolveDockerHost(config.docker.host, env));
   const dockerAuths = await readDockerConfigAuths(env);
   const { checker } = createUpdateChecker(config, { dockerAuths: dockerAuths.credentials, logger: logger.child({ component: 'registry' }) });
-  const retryMaxMs = Number(env.WATCH_AGENT_RETRY_MAX_MS ?? '') || undefined;
+  const retryMaxMs = Number(env.AGENT_RETRY_MAX_MS ?? '') || undefined;
   const link = new AgentLink({
     url, host, key, handlers: localHandlers(docker, checker), logger, version: VERSION,
-    ...(args.joinToken ?? env.WATCH_AGENT_JOIN_TOKEN ? { joinToken: args.joinToken ?? env.WATCH_AGENT_JOIN_TOKEN } : {}),
+    ...(args.joinToken ?? env.AGENT_JOIN_TOKEN ? { joinToken: args.joinToken ?? env.AGENT_JOIN_TOKEN } : {}),
     ...(retryMaxMs ? { retryMaxMs, retryMinMs: Math.min(1000, retryMaxMs / 4) } : {}),
   });
   logger.info({ component: 'agent', action: 'start', host, url: url.origin, version: VERSION }, 'agent starting');

@@ -6,7 +6,11 @@ import { clientAddress, getSession, type AuthDeps } from './auth-middleware.js';
 import type { AppDeps, AppEnv } from './context.js';
 import { ok } from './envelope.js';
 
-const CreateBody = v.strictObject({ name: v.pipe(v.string('expected a host name'), v.nonEmpty('expected a host name'), v.maxLength(63, 'expected at most 63 characters')) });
+const CreateBody = v.strictObject({
+  name: v.pipe(v.string('expected a host name'), v.nonEmpty('expected a host name'), v.maxLength(63, 'expected at most 63 characters')),
+  /** How long the join token is valid: 1 s to 1 hour, 15 minutes by default. */
+  joinTokenTtlSeconds: v.optional(v.pipe(v.number('expected seconds'), v.integer('expected whole seconds'), v.minValue(1, 'expected at least 1 second'), v.maxValue(3600, 'expected at most 3600 seconds (1 hour)'))),
+});
 
 const single = (): never => {
   throw new AppError(ErrorCode.NotFound, 'this server manages one host, the one it runs on: hosts exist only in the split deployment (Workers + agent)');
@@ -26,8 +30,8 @@ export function hostRoutes(deps: AppDeps, authDeps: AuthDeps): Hono<AppEnv> {
     .post('/api/hosts', async (c) => {
       if (!hosts) single();
       const session = getSession(c);
-      const { name } = await parseJsonBody(c, CreateBody);
-      const created = await hosts!.create(name);
+      const { name, joinTokenTtlSeconds } = await parseJsonBody(c, CreateBody);
+      const created = await hosts!.create(name, joinTokenTtlSeconds === undefined ? {} : { joinTokenTtlMs: joinTokenTtlSeconds * 1000 });
       await deps.auth.audit.record({ event: 'host.created', user: session.user, address: clientAddress(c, authDeps), reason: `host ${name}` });
       return ok(c, created, 201);
     })

@@ -5,6 +5,7 @@
  */
 import type { HostDirectory, HostSummary } from '../core/agent-link/hosts.js';
 import { prefixedStore } from '../core/agent-link/hosts.js';
+import { JOIN_TOKEN_TTL_MS } from '../core/agent-link/enrolment.js';
 import { HOST_NAME, type CallOp, type StreamOp } from '../core/agent-link/protocol.js';
 import { RemoteDockerPort, RemoteImageChecker, type LinkTransport } from '../core/agent-link/remote-docker.js';
 import { AppError, ErrorCode } from '../core/errors.js';
@@ -72,9 +73,9 @@ export class EdgeHostDirectory implements HostDirectory {
     }));
   }
 
-  async create(name: string) {
+  async create(name: string, opts: { joinTokenTtlMs?: number } = {}) {
     assertHostName(name);
-    const created = unwrap((await this.link(name).create(name)) as RelayOutcome<{ joinToken: string; expiresAt: string }>);
+    const created = unwrap((await this.link(name).create(name, opts.joinTokenTtlMs ?? JOIN_TOKEN_TTL_MS)) as RelayOutcome<{ joinToken: string; expiresAt: string }>);
     await this.registry().add(name);
     return { name, ...created };
   }

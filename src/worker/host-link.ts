@@ -206,10 +206,10 @@ export class HostLink extends DurableObject<Record<string, unknown>> {
   // ---- RPC from the Worker ----
 
   /** Creates the host with a fresh join token; a host that exists is a conflict. */
-  async create(name: string): Promise<RelayOutcome<{ joinToken: string; expiresAt: string }>> {
+  async create(name: string, ttlMs: number): Promise<RelayOutcome<{ joinToken: string; expiresAt: string }>> {
     return this.ctx.blockConcurrencyWhile(async () => {
       if (await this.ctx.storage.get(RECORD)) return { ok: false, code: ErrorCode.Conflict, msg: `a host named ${name} exists: revoke it first` };
-      const { record, joinToken, expiresAt } = await newHost(name, Date.now());
+      const { record, joinToken, expiresAt } = await newHost(name, Date.now(), ttlMs);
       await this.ctx.storage.put(RECORD, record);
       return { ok: true, result: { joinToken, expiresAt } };
     });

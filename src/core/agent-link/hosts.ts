@@ -27,7 +27,7 @@ export interface CreatedHost {
 
 export interface HostDirectory {
   list(): Promise<HostSummary[]>;
-  create(name: string): Promise<CreatedHost>;
+  create(name: string, opts?: { joinTokenTtlMs?: number }): Promise<CreatedHost>;
   /** Forgets the host's key and disconnects its agent; false when there was no such host. */
   revoke(name: string): Promise<boolean>;
   exists(name: string): Promise<boolean>;
