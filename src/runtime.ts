@@ -1,3 +1,5 @@
+import { upgradeWebSocket } from '@hono/node-server';
+import type { UpgradeWebSocket } from 'hono/ws';
 import type { Storage } from 'unstorage';
 import type { LoadedConfig } from './core/config/load.js';
 import { Auth } from './core/auth/auth.js';
@@ -49,7 +51,11 @@ export async function createNodeRuntime(config: LoadedConfig, env: Record<string
   });
   return {
     updater,
-    deps: { config, docker, inventory, scanner, updates, history, auth, getClientAddress: nodePeerAddress, store, logger, clock: systemClock, version: VERSION },
+    deps: {
+      config, docker, inventory, scanner, updates, history, auth, getClientAddress: nodePeerAddress, store, logger, clock: systemClock, version: VERSION,
+      // Works once startServer hands `serve` a WebSocketServer (src/server.ts).
+      upgradeWebSocket: upgradeWebSocket as UpgradeWebSocket,
+    },
     dockerHost,
     store,
     dispose: async () => {

@@ -3,6 +3,7 @@
  * Docker is reached through an agent on each host; until an agent is connected, every Docker
  * call answers a clear "no agent connected" error (and /readyz says so).
  */
+import { upgradeWebSocket } from 'hono/cloudflare-workers';
 import { createStorage } from 'unstorage';
 import kvDriver from 'unstorage/drivers/cloudflare-kv-binding';
 import { loadConfig } from './core/config/load.js';
@@ -63,6 +64,7 @@ function build(env: WorkerEnv) {
   const updates = new UpdateService({ docker: disconnectedDocker, updater, compose: null, scanner, history, config, credentials: config.registry.auth, logger, clock: systemClock });
   const app = createApp({
     config, docker: disconnectedDocker, updates, history, inventory, scanner, auth, getClientAddress: cloudflarePeerAddress, store, logger, clock: systemClock, version: pkg.version,
+    upgradeWebSocket,
   });
   return { app, challenges };
 }

@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import type { UpgradeWebSocket } from 'hono/ws';
 import type { Auth } from '../core/auth/auth.js';
 import type { LoadedConfig } from '../core/config/load.js';
 import type { FullDockerPort } from '../core/docker/port.js';
@@ -26,6 +27,8 @@ export interface AppDeps {
   version: string;
   /** Webhook-triggered update jobs; createApp makes one when the runtime gives none. */
   webhookJobs?: WebhookJobs;
+  /** The runtime's WebSocket upgrade (@hono/node-server or hono/cloudflare-workers); without it WebSocket routes answer 501. */
+  upgradeWebSocket?: UpgradeWebSocket;
 }
 
 export interface AppEnv {
