@@ -3,7 +3,8 @@
  *
  * A scan benchmark on the real test bed (tests/bed, must be up): M repositories with one image
  * each in the token-auth registry, reached through a delay proxy on 127.0.0.1 (a fixed delay per
- * request stands in for network latency), N containers spread over them. It measures, in one
+ * request stands in for network latency; its token server gets the same delay, as a remote
+ * registry's token realm has), N containers spread over them. It measures, in one
  * run: our cold scan (fresh checker and client, as a restarted server has them: the registry's
  * auth challenge and the last scan's references loaded from a store an earlier scan filled;
  * median of --repeat), the truly
@@ -286,7 +287,7 @@ async function main(): Promise<number> {
   await docker(host, ['version', '--format', '{{.Server.Version}}']);
   await runFile('skopeo', ['--version'], process.env);
   const [regHost, regPort] = B.regToken.split(':');
-  proxy = await spawnDelayProxy({ host: regHost as string, port: Number(regPort) });
+  proxy = await spawnDelayProxy({ host: regHost as string, port: Number(regPort) }, B.tokenServer);
   const P = proxy;
   const refOf = (i: number) => `${P.host}/${repoName(i)}:latest`;
   log(`run ${runId}: proxy ${P.host} -> ${B.regToken}; M=${M} repositories, N=${N} containers, concurrency ${C}, delay ${DELAY} ms`);
