@@ -4,6 +4,7 @@ import { WebSocketServer } from 'ws';
 import { startScanLoop } from './core/scan-loop.js';
 import { scheduleCron } from './core/scheduler.js';
 import { createApp } from './handlers/app.js';
+import { webAssets } from './agent/web-assets.js';
 import { WS_MAX_PAYLOAD } from './handlers/ws-stream.js';
 import type { NodeRuntime } from './runtime.js';
 import { VERSION } from './version.js';
@@ -26,7 +27,9 @@ export async function startServer(runtime: NodeRuntime): Promise<RunningServer> 
   const { host, port } = config.derived.listen;
   const server: ServerType = await new Promise((resolve, reject) => {
     // WebSocket upgrades go through the app too (auth guard, then deps.upgradeWebSocket).
-    const s = serve({ fetch: app.fetch, port, ...(host ? { hostname: host } : {}), websocket: { server: wss } }, () => resolve(s));
+    // The built web UI (dist/web) answers GETs outside /api; everything else goes to the app.
+    const web = webAssets();
+    const s = serve({ fetch: async (req, env) => (await web(req)) ?? app.fetch(req, env), port, ...(host ? { hostname: host } : {}), websocket: { server: wss } }, () => resolve(s));
     s.once('error', reject);
   });
   const actual = (server.address() as AddressInfo).port;
