@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import type { UpgradeWebSocket } from 'hono/ws';
 import type { Auth } from '../core/auth/auth.js';
 import type { LoadedConfig } from '../core/config/load.js';
+import type { ComposeService } from '../core/compose/service.js';
 import type { FullDockerPort } from '../core/docker/port.js';
 import type { Inventory } from '../core/inventory.js';
 import type { Clock, Logger, Store } from '../core/ports.js';
@@ -17,6 +18,8 @@ export interface AppDeps {
   inventory: Inventory;
   scanner: Scanner;
   updates: UpdateService;
+  /** Compose projects under APP_PATH and on the engine (src/core/compose/service.ts). */
+  compose: ComposeService;
   history: UpdateHistory;
   auth: Auth;
   /** The peer address of a request, as the runtime knows it (socket on Node, CF-Connecting-IP on Workers). */
