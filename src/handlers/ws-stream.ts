@@ -287,3 +287,27 @@ export function streamOver<T>(c: Context<AppEnv>, open: () => AsyncIterable<T> |
     },
   });
 }
+
+/**
+ * The values of `source` that pass `keep`. Unlike an async generator around a `for await`, an
+ * early return() reaches the source at once, also while a next() waits for it.
+ */
+export function filtered<T>(source: AsyncIterable<T>, keep: (value: T) => boolean): AsyncIterable<T> {
+  return {
+    [Symbol.asyncIterator](): AsyncIterator<T> {
+      const it = source[Symbol.asyncIterator]();
+      return {
+        async next() {
+          for (;;) {
+            const r = await it.next();
+            if (r.done || keep(r.value)) return r;
+          }
+        },
+        async return() {
+          await it.return?.();
+          return { value: undefined, done: true };
+        },
+      };
+    },
+  };
+}
