@@ -6,6 +6,8 @@
  */
 import { Hono, type Context } from 'hono';
 import * as v from 'valibot';
+import type { ComposeLogLine } from '../core/compose/port.js';
+import type { ProgressEvent } from '../core/compose/progress.js';
 import type { DockerEvent, LogLine } from '../core/docker/port.js';
 import { AppError, ErrorCode } from '../core/errors.js';
 import type { AppEnv } from './context.js';
@@ -27,6 +29,17 @@ const ticket = { ticket: v.optional(v.string()) };
 
 const LogsQuery = v.strictObject({ ...ticket, tail: v.optional(tailParam), follow: v.optional(boolParam), timestamps: v.optional(boolParam) });
 const EventsQuery = v.strictObject({ ...ticket });
+
+const ComposeLogsQuery = v.strictObject({
+  ...ticket,
+  name: v.string('expected the project name'),
+  service: v.optional(v.string()),
+  tail: v.optional(tailParam),
+  follow: v.optional(boolParam),
+});
+const ComposeProgressQuery = v.strictObject({ ...ticket, name: v.string('expected the project name') });
+/** Progress frames waiting for a slow client before they are dropped (and counted). */
+export const PROGRESS_QUEUE = 1000;
 
 const CONTAINER_REF = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}$/;
 
@@ -54,5 +67,26 @@ export const streams = new Hono<AppEnv>()
     const container = await existingContainer(c, c.req.param('id'));
     const opts = { tail: q.tail ?? 100, follow: q.follow ?? false, timestamps: q.timestamps ?? false };
     return streamOver(c, () => docker.streamLogs(container.id, opts), (l: LogLine) => ({ type: 'line', text: l.text, stream: l.stream, container: container.name, ...(l.ts ? { ts: l.ts } : {}) }));
+  })
+  /** GET /api/compose/logs/ws?name=X&service=S[,T]&tail=N&follow=1: a project's logs through `docker compose logs`. */
+  .get('/api/compose/logs/ws', requireUpgrade, async (c) => {
+    const q = parseQuery(ComposeLogsQuery, c.req.query());
+    const { compose } = c.get('deps');
+    const project = await compose.get(q.name); // unknown project or bad name: answered before the upgrade
+    const services = q.service === undefined ? undefined : q.service.split(',').map((s) => s.trim()).filter(Boolean);
+    const unknown = services?.filter((s) => !project.services.some((p) => p.name === s)) ?? [];
+    if (unknown.length > 0) throw new AppError(ErrorCode.NotFound, `project ${q.name} has no service ${unknown.join(', ')}`, { name: q.name, services: unknown });
+    const opts = { ...(services ? { services } : {}), tail: q.tail ?? 100, follow: q.follow ?? false };
+    const logs = compose.logs(q.name, opts);
+    return streamOver(c, () => logs, (l: ComposeLogLine) => ({
+      type: 'line', text: l.text, service: l.service, ...(l.container ? { container: l.container } : {}), ...(l.stream ? { stream: l.stream } : {}),
+    }));
+  })
+  /** GET /api/compose/progress/ws?name=X: the running action's lines so far, then every action live (start, line, done). */
+  .get('/api/compose/progress/ws', requireUpgrade, async (c) => {
+    const q = parseQuery(ComposeProgressQuery, c.req.query());
+    const { compose } = c.get('deps');
+    await compose.get(q.name);
+    return streamOver(c, () => compose.progress(q.name), (e: ProgressEvent) => e, { dropAfter: PROGRESS_QUEUE });
   });
 
