@@ -99,7 +99,7 @@ export class ComposeCli implements ComposePort {
       if (!s) continue;
       const rl = createInterface({ input: s, crlfDelay: Infinity });
       rl.on('line', (l) => {
-        const text = clean(l).trimEnd();
+        const text = clean(l).trim();
         if (text) ch.push({ type: 'line', text });
       });
       rl.on('close', () => {
