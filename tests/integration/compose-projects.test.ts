@@ -170,6 +170,13 @@ describe.runIf(bed().compose)('compose projects on the real engine and docker co
     expect(new Set(only)).toEqual(new Set(['side']));
   });
 
+  it('a compose file that no longer resolves shows its project as error, in compose\'s words', async () => {
+    mkdirSync(join(appPath, 'broken'));
+    writeFileSync(join(appPath, 'broken', 'docker-compose.yml'), 'services:\n  web:\n    imagex: busybox\n');
+    expect(await project('broken')).toMatchObject({ managed: true, status: 'error', error: expect.stringContaining('services.web Additional property imagex is not allowed') });
+    rmSync(join(appPath, 'broken'), { recursive: true });
+  });
+
   it('refuses path traversal names everywhere with 40000', async () => {
     for (const name of ['../x', '..', '/etc', 'a/b', '%2e%2e%2f', 'UPPER', '']) {
       for (const [method, path, body] of [
