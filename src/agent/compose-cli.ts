@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -76,9 +76,11 @@ export class ComposeCli implements ComposePort {
     child.once('close', () => clearTimeout(hard));
   }
 
-  /** Kills every compose process still running (server shutdown). */
+  /** Kills every compose process still running and removes the empty folder (server shutdown). */
   dispose(): void {
     for (const c of this.children) this.kill(c);
+    if (this.emptyDir) rmSync(this.emptyDir, { recursive: true, force: true });
+    this.emptyDir = undefined;
   }
 
   private failed(err: Error): AppError {

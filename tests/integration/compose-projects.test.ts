@@ -28,7 +28,8 @@ const svc = (image: string, say: string) =>
   `    image: ${image}\n    network_mode: host\n    stop_grace_period: 2s\n    command: ["sh", "-c", "echo ${say}; trap 'exit 0' TERM; while true; do sleep 1; done"]\n`;
 const yamlP = `services:\n  web:\n${svc(bed().baseImage, 'hello from web')}  side:\n${svc(bed().baseImage, 'hello from side')}`;
 
-const t = testApp(new DockerodePort(host), { compose: new ComposeCli(host), composeFiles: new FsProjectFiles(appPath) });
+const cli = new ComposeCli(host);
+const t = testApp(new DockerodePort(host), { compose: cli, composeFiles: new FsProjectFiles(appPath) });
 type Body<T = unknown> = { code: number; msg: string; data: T };
 async function call<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: Body<T> }> {
   const init: RequestInit = { method, ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) };
@@ -70,6 +71,7 @@ describe.runIf(bed().compose)('compose projects on the real engine and docker co
   afterAll(async () => {
     for (const name of [P, U, EXT]) await dockerQuiet(host, ['compose', '-p', name, 'down', '--volumes', '--timeout', '1']);
     await dockerQuiet(host, ['rmi', '-f', `${repoApp}:latest`, `${repoOther}:latest`]);
+    cli.dispose();
     for (const d of [appPath, outside, extDir]) rmSync(d, { recursive: true, force: true });
   });
 
