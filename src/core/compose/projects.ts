@@ -98,10 +98,11 @@ export function buildProjects(input: { managed: ManagedSource[]; ls: ComposeLsEn
         }),
       };
     });
-    const first = containers[0];
-    const lsEntry = ls.get(name);
-    const files = m ? [m.file] : first?.configFiles.length ? first.configFiles : (lsEntry?.configFiles ?? []);
-    const folder = m ? m.folder : (first?.workingDir ?? (files[0] ? dirOf(files[0]) : null));
+    // Labels can differ between containers (one created by hand, say): take the first that has them.
+    const labelledFiles = containers.find((c) => c.configFiles.length > 0)?.configFiles;
+    const labelledDir = containers.find((c) => c.workingDir)?.workingDir;
+    const files = m ? [m.file] : (labelledFiles ?? ls.get(name)?.configFiles ?? []);
+    const folder = m ? m.folder : (labelledDir ?? (files[0] ? dirOf(files[0]) : null));
     const { status, error } = projectStatus(services, m?.error);
     return {
       name, folder, files, status, managed: m !== undefined, services,

@@ -61,7 +61,7 @@ export class ComposeService {
   async list(): Promise<ComposeProject[]> {
     const [folders, ls, containers, report] = await Promise.all([
       this.deps.files ? this.deps.files.list() : Promise.resolve([]),
-      this.deps.compose.ls().catch((err: unknown) => {
+      Promise.resolve().then(() => this.deps.compose.ls()).catch((err: unknown) => {
         this.deps.logger.warn({ component: 'compose', action: 'ls', err: describeError(err) }, 'docker compose ls failed; projects come from container labels only');
         return [];
       }),
