@@ -1,6 +1,7 @@
 import { signal } from '@preact/signals';
 import { api, get, setToken } from './api';
 import { stopLive } from './live';
+import { navigate } from './router';
 
 /** GET /api/shell/status: the Terminal entry appears only when the server enables the shell. */
 export const shellEnabled = signal(false);
@@ -30,5 +31,6 @@ export async function signOut(all = false): Promise<void> {
   await api('POST', '/api/v1/auth/logout', { all }).catch(() => undefined);
   stopLive();
   setToken(null);
+  navigate('/');
 }
 

@@ -23,7 +23,7 @@ export function Toasts() {
     <div class="toasts" role="status" aria-live="polite">
       {toasts.value.map((x) => (
         <div key={x.id} class={`toast ${x.kind}`}>
-          {x.text}
+          <span>{x.text}</span>
           <button type="button" class="link" aria-label={t('ui.close')} onClick={() => (toasts.value = toasts.value.filter((y) => y.id !== x.id))}>
             ×
           </button>

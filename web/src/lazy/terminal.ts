@@ -37,6 +37,7 @@ export function mountTerminal(el: HTMLElement, path: string, text: { exited: (co
       else if (f.type === 'exit') term.write(`\r\n${text.exited(f.code)}\r\n`);
       else if (f.type === 'ping') stream?.send({ type: 'pong' });
       else if (f.type === 'error') term.write(`\r\n\x1b[31m${f.msg}\x1b[0m\r\n`);
+      else if (f.type === 'end') term.write(`\r\n\x1b[2m[${f.reason ?? 'closed'}]\x1b[0m\r\n`);
     },
     onClose: () => {
       if (!closed) term.write('\r\n\x1b[2m[disconnected]\x1b[0m\r\n');
