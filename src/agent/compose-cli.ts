@@ -54,7 +54,11 @@ export class ComposeCli implements ComposePort {
     delete env.COMPOSE_PROJECT_NAME;
     const cwd = project && project.files.length > 0 && project.workingDir ? project.workingDir : (this.emptyDir ??= mkdtempSync(join(tmpdir(), 'wd-compose-')));
     const child = spawn('docker', argv, { cwd, env, detached: true, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-    if (stdin !== undefined) child.stdin?.end(stdin);
+    if (stdin !== undefined) {
+      // A CLI that exits before reading its input must not crash the server with EPIPE.
+      child.stdin?.on('error', () => undefined);
+      child.stdin?.end(stdin);
+    }
     this.children.add(child);
     child.on('close', () => this.children.delete(child));
     return child;
@@ -191,7 +195,12 @@ export class ComposeCli implements ComposePort {
       ? await this.exec(source.project, ['config', '--format', 'json'])
       : await this.exec(null, ['-p', source.draft.name, '--project-directory', source.draft.projectDir, '-f', '-', 'config', '--format', 'json'], source.draft.yaml);
     if (r.code !== 0) return { ok: false, error: (r.stderr || `exit ${r.code}`).slice(0, 2000) };
-    const model: unknown = JSON.parse(r.stdout);
+    let model: unknown;
+    try {
+      model = JSON.parse(r.stdout);
+    } catch {
+      model = null;
+    }
     if (typeof model !== 'object' || model === null || Array.isArray(model)) return { ok: false, error: 'docker compose config printed no model' };
     return { ok: true, model: model as Record<string, unknown> };
   }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseLogLine } from '../../src/agent/compose-cli.js';
 import { Channel } from '../../src/core/channel.js';
 import { ActionRunner } from '../../src/core/compose/action-runner.js';
 import { summariseModel, type ComposeContainer } from '../../src/core/compose/model.js';
@@ -182,5 +183,13 @@ describe('one action at a time per project', () => {
     gate.end();
     await expect(first).resolves.toMatchObject({ ok: true, output: 'done it' });
     expect(runner.running('p')).toBeUndefined();
+  });
+});
+
+describe('docker compose logs lines', () => {
+  it('splits the container prefix from the text, strips terminal codes and keeps later bars', () => {
+    expect(parseLogLine('\x1b[2Kweb-1  | hello', 'stdout')).toEqual({ service: 'web', container: 'web-1', text: 'hello', stream: 'stdout' });
+    expect(parseLogLine('my-api-12 | a | b', 'stderr')).toEqual({ service: 'my-api', container: 'my-api-12', text: 'a | b', stream: 'stderr' });
+    expect(parseLogLine('canceled', 'stderr')).toBeNull();
   });
 });
