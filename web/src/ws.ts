@@ -29,7 +29,13 @@ export async function openStream(path: string, handlers: { onFrame: (f: Frame) =
   url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
   url.searchParams.set('ticket', ticket);
   const ws = new WebSocket(url);
-  ws.onopen = () => handlers.onOpen?.();
+  // Frames sent while the socket is still connecting (keystrokes typed at once) wait for it.
+  let queue: string[] = [];
+  ws.onopen = () => {
+    for (const f of queue) ws.send(f);
+    queue = [];
+    handlers.onOpen?.();
+  };
   ws.onmessage = (ev) => {
     if (typeof ev.data !== 'string') return;
     try {
@@ -40,7 +46,10 @@ export async function openStream(path: string, handlers: { onFrame: (f: Frame) =
   };
   ws.onclose = (ev) => handlers.onClose?.(ev);
   return {
-    send: (f) => ws.readyState === WebSocket.OPEN && ws.send(JSON.stringify(f)),
+    send: (f) => {
+      if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(f));
+      else if (ws.readyState === WebSocket.CONNECTING && queue.length < 1000) queue.push(JSON.stringify(f));
+    },
     close: () => ws.close(),
   };
 }

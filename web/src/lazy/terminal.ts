@@ -28,6 +28,9 @@ export function mountTerminal(el: HTMLElement, path: string, text: { exited: (co
   }
   let stream: Stream | null = null;
   let closed = false;
+  // Keys typed before the ticket came back (the socket does not exist yet) are sent once it does.
+  let early: unknown[] = [];
+  const send = (f: unknown) => (stream ? stream.send(f) : early.length < 1000 && early.push(f));
   const url = new URL(path, location.href);
   url.searchParams.set('cols', String(term.cols));
   url.searchParams.set('rows', String(term.rows));
@@ -35,7 +38,7 @@ export function mountTerminal(el: HTMLElement, path: string, text: { exited: (co
     onFrame: (f) => {
       if (f.type === 'output') term.write(f.data);
       else if (f.type === 'exit') term.write(`\r\n${text.exited(f.code)}\r\n`);
-      else if (f.type === 'ping') stream?.send({ type: 'pong' });
+      else if (f.type === 'ping') send({ type: 'pong' });
       else if (f.type === 'error') term.write(`\r\n\x1b[31m${f.msg}\x1b[0m\r\n`);
       else if (f.type === 'end') term.write(`\r\n\x1b[2m[${f.reason ?? 'closed'}]\x1b[0m\r\n`);
     },
@@ -46,11 +49,13 @@ export function mountTerminal(el: HTMLElement, path: string, text: { exited: (co
     (s) => {
       if (closed) return s.close();
       stream = s;
+      for (const f of early) s.send(f);
+      early = [];
     },
     (err: unknown) => term.write(`\x1b[31m${err instanceof Error ? err.message : String(err)}\x1b[0m\r\n`),
   );
-  const input = term.onData((data) => stream?.send({ type: 'input', data }));
-  const resize = term.onResize(({ cols, rows }) => stream?.send({ type: 'resize', cols, rows }));
+  const input = term.onData((data) => send({ type: 'input', data }));
+  const resize = term.onResize(({ cols, rows }) => send({ type: 'resize', cols, rows }));
   const ro = new ResizeObserver(() => {
     try {
       fit.fit();
