@@ -35,6 +35,10 @@ export interface NodeRuntime {
 export async function createNodeRuntime(config: LoadedConfig, env: Record<string, string | undefined>, logger: Logger): Promise<NodeRuntime> {
   const dockerHost = resolveDockerHost(config.docker.host, env);
   const docker = new DockerodePort(dockerHost);
+  // node-pty (a native module) is loaded only when the shell is switched on.
+  const terminal = config.shell.enabled
+    ? new (await import('./agent/node-pty-terminal.js')).NodePtyTerminal({ shell: env.SHELL || '/bin/sh', dockerHost, env })
+    : undefined;
   const store = await createNodeStore(config.store);
   const inventory = new Inventory(docker);
   const dockerAuths = await readDockerConfigAuths(env);
@@ -61,10 +65,13 @@ export async function createNodeRuntime(config: LoadedConfig, env: Record<string
       config, docker, inventory, scanner, updates, compose, history, auth, getClientAddress: nodePeerAddress, store, logger, clock: systemClock, version: VERSION,
       // Works once startServer hands `serve` a WebSocketServer (src/server.ts).
       upgradeWebSocket: upgradeWebSocket as UpgradeWebSocket,
+      // Made only when the shell is switched on: otherwise no code path can start a PTY.
+      ...(terminal ? { terminal } : {}),
     },
     dockerHost,
     store,
     dispose: async () => {
+      await terminal?.closeAll();
       composeCli.dispose();
       await challenges?.flush();
       await store.dispose();

@@ -9,6 +9,7 @@ import { health } from './health.js';
 import { images } from './images.js';
 import { updates } from './updates.js';
 import { streams } from './streams.js';
+import { shell } from './shell.js';
 import { machineTokenRoutes } from './machine-tokens.js';
 import { webhookRoutes } from './webhooks.js';
 import { parseDuration } from '../core/config/duration.js';
@@ -45,6 +46,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', images);
   app.route('/', updates);
   app.route('/', streams);
+  app.route('/', shell);
   app.route('/', compose);
   app.notFound(notFound);
   app.onError(onError);

@@ -7,6 +7,8 @@ import type { FullDockerPort } from '../core/docker/port.js';
 import type { Inventory } from '../core/inventory.js';
 import type { Clock, Logger, Store } from '../core/ports.js';
 import type { Scanner } from '../core/scanner.js';
+import type { ShellLimits, ShellSessions } from '../core/shell/sessions.js';
+import type { TerminalPort } from '../core/shell/terminal.js';
 import type { UpdateHistory } from '../core/update-history.js';
 import type { UpdateService } from '../core/update-service.js';
 import type { WebhookJobs } from '../core/webhook/jobs.js';
@@ -32,6 +34,12 @@ export interface AppDeps {
   webhookJobs?: WebhookJobs;
   /** The runtime's WebSocket upgrade (@hono/node-server or hono/cloudflare-workers); without it WebSocket routes answer 501. */
   upgradeWebSocket?: UpgradeWebSocket;
+  /** PTY sessions for the web shell (node-pty on Node); without it the shell routes answer 501. */
+  terminal?: TerminalPort;
+  /** Web shell timings and limits (design §5.3 defaults); tests pass shorter ones. */
+  shellLimits?: Partial<ShellLimits>;
+  /** The shell sessions open in this app (made on first use). */
+  shellSessions?: ShellSessions;
 }
 
 export interface AppEnv {

@@ -17,7 +17,12 @@ export type StreamFrame =
   | { type: 'end'; reason?: string }
   | { type: 'error'; code: number; msg: string }
   | { type: 'start'; action: string }
-  | { type: 'done'; action: string; ok: boolean; error?: string };
+  | { type: 'done'; action: string; ok: boolean; error?: string }
+  // the web shell (server→client)
+  | { type: 'output'; data: string }
+  | { type: 'exit'; code: number }
+  | { type: 'ping' }
+  | { type: 'pong' };
 
 /** What the pipes need of a socket: small enough to fake in a unit test. */
 export interface FrameSink {
@@ -65,8 +70,8 @@ export interface PipeOptions {
 }
 
 export interface Pipe {
-  /** Resolves when the pipe has finished (source ended, failed or stopped). */
-  done: Promise<void>;
+  /** Resolves when the pipe has finished: the source ended or failed, or it was stopped (client gone). */
+  done: Promise<'end' | 'error' | 'stopped'>;
   /** The client went away: stop and release the source (its iterator's return()). */
   stop(): void;
   /** Frames waiting in the drop queue (always 0 in back-pressure mode). */
@@ -133,8 +138,10 @@ export function pipeFrames<T>(source: AsyncIterable<T>, sink: FrameSink, toFrame
     if (stopped || !sink.isOpen()) return stop();
     sink.send(JSON.stringify(frame));
   };
+  let outcome: 'end' | 'error' | 'stopped' = 'stopped';
   const finish = (frame: StreamFrame, code: number): void => {
     if (stopped) return;
+    outcome = frame.type === 'end' ? 'end' : 'error';
     send(frame);
     stopped = true;
     released = true; // the source ended or failed by itself: nothing to release
@@ -212,6 +219,7 @@ export function pipeFrames<T>(source: AsyncIterable<T>, sink: FrameSink, toFrame
       stopped = true;
       wakeAll();
     }
+    return outcome;
   })();
 
   return {

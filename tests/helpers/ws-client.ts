@@ -3,15 +3,16 @@ import type { UpgradeWebSocket } from 'hono/ws';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { FullDockerPort } from '../../src/core/docker/port.js';
+import { nodePeerAddress } from '../../src/handlers/auth-client-address.js';
 import { WS_MAX_PAYLOAD } from '../../src/handlers/ws-stream.js';
 import { TEST_PASSWORD, TEST_USER, testApp, type TestAppOptions } from './test-app.js';
 
 /**
  * The real app (testApp) served over real HTTP with @hono/node-server's WebSocket support, as
- * src/server.ts does; `login()` gives a full token.
+ * src/server.ts does (peer addresses from the socket); `login()` gives a full token.
  */
 export async function serveTestApp(docker: FullDockerPort, opts: TestAppOptions & { tweak?: (deps: ReturnType<typeof testApp>['deps']) => void } = {}) {
-  const t = testApp(docker, opts);
+  const t = testApp(docker, { getClientAddress: nodePeerAddress, ...opts });
   t.deps.upgradeWebSocket = upgradeWebSocket as UpgradeWebSocket;
   opts.tweak?.(t.deps);
   const wss = new WebSocketServer({ noServer: true, maxPayload: WS_MAX_PAYLOAD });

@@ -21,7 +21,11 @@ export type AuditEventName =
   | 'machine-token.created'
   | 'machine-token.revoked'
   | 'webhook.accepted'
-  | 'webhook.rejected';
+  | 'webhook.rejected'
+  | 'shell.start'
+  | 'shell.end'
+  | 'shell.input'
+  | 'shell.refused';
 
 /**
  * One audit record. Only names, addresses and outcomes: the type has no field for a secret,
@@ -35,6 +39,14 @@ export interface AuditEvent {
   method?: string;
   reason?: string;
   path?: string;
+  /**
+   * Web shell: the session, the container (none: the host), a line typed into it (not one typed
+   * at a prompt with echo off, where the host shell can tell: see README, Web shell), the length.
+   */
+  session?: string;
+  container?: string;
+  line?: string;
+  durationMs?: number;
 }
 
 export const AUDIT_KEY = 'auth:audit:recent';
