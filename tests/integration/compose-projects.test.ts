@@ -22,6 +22,8 @@ const repoOther = `${bed().regPlain}/wdc/${id}-other`;
 const appPath = mkdtempSync(join(tmpdir(), 'wdc-app-'));
 const outside = mkdtempSync(join(tmpdir(), 'wdc-outside-'));
 const extDir = mkdtempSync(join(tmpdir(), 'wdc-ext-'));
+/** Image IDs this file built, removed at the end (a replaced image is left untagged otherwise). */
+const images: string[] = [];
 
 /** A service that logs a line, then idles and stops at once on SIGTERM. */
 const svc = (image: string, say: string) =>
@@ -70,7 +72,7 @@ describe.runIf(bed().compose)('compose projects on the real engine and docker co
   });
   afterAll(async () => {
     for (const name of [P, U, EXT]) await dockerQuiet(host, ['compose', '-p', name, 'down', '--volumes', '--timeout', '1']);
-    await dockerQuiet(host, ['rmi', '-f', `${repoApp}:latest`, `${repoOther}:latest`]);
+    await dockerQuiet(host, ['rmi', '-f', `${repoApp}:latest`, `${repoOther}:latest`, ...images]);
     cli.dispose();
     for (const d of [appPath, outside, extDir]) rmSync(d, { recursive: true, force: true });
   });
@@ -238,7 +240,7 @@ describe.runIf(bed().compose)('compose projects on the real engine and docker co
   });
 
   it('update pulls, then recreates only the service whose image changed', async () => {
-    await Promise.all([buildImage(host, `${repoApp}:latest`), buildImage(host, `${repoOther}:latest`)]);
+    images.push(...(await Promise.all([buildImage(host, `${repoApp}:latest`), buildImage(host, `${repoOther}:latest`)])));
     await pushImage(host, `${repoApp}:latest`);
     await pushImage(host, `${repoOther}:latest`);
     const created = await call('POST', '/api/compose/create', { name: U, yaml: `services:\n  app:\n${svc(`${repoApp}:latest`, 'app')}  other:\n${svc(`${repoOther}:latest`, 'other')}` });
@@ -247,6 +249,7 @@ describe.runIf(bed().compose)('compose projects on the real engine and docker co
     const before = { app: await docker(host, ['inspect', '--format', '{{.Id}}', `${U}-app-1`]), other: await docker(host, ['inspect', '--format', '{{.Id}}', `${U}-other-1`]) };
 
     const newId = await buildImage(host, `${repoApp}:latest`);
+    images.push(newId);
     await pushImage(host, `${repoApp}:latest`);
     await docker(host, ['rmi', `${repoApp}:latest`]); // only the registry has the new image now: the pull must fetch it
     const upd = await call<{ ok: boolean; services: string[]; output: string }>('POST', '/api/compose/update', { name: U });
