@@ -136,11 +136,18 @@ describe('web UI: containers, update, images, compose, terminal, settings', () =
     expect(await docker(host, ['ps', '-aq', '--filter', `name=^${names.err}$`])).toBe('');
   });
 
-  it('container detail: configuration, live logs, update history', async () => {
+  it('container detail: configuration, live logs, a shell in the container, update history', async () => {
     await row(names.ok).getByRole('link', { name: names.ok }).click();
     await page.getByRole('heading', { name: names.ok }).waitFor();
     await page.getByText(`${repoB}:latest`).first().waitFor();
     await page.getByRole('region', { name: `Logs: ${names.ok}` }).or(page.getByLabel(`Logs: ${names.ok}`)).filter({ hasText: 'wdui-log-line' }).waitFor();
+    // A shell inside the container (docker exec in a PTY), loaded when asked for.
+    await page.getByRole('button', { name: 'Open a shell in the container' }).click();
+    const term = page.getByRole('region', { name: `Shell: ${names.ok}` });
+    await term.locator('.xterm-rows').waitFor();
+    await term.locator('.xterm').click();
+    await page.keyboard.type('echo wdui-in-$((2+3))\n');
+    await term.locator('.xterm-rows').filter({ hasText: 'wdui-in-5' }).waitFor();
     await expectAccessible(page, 'container detail page');
     await shoot(page, 'container-detail');
     await page.getByRole('link', { name: '← Containers' }).click();
