@@ -3,7 +3,6 @@
  * Docker is reached through an agent on each host; until an agent is connected, every Docker
  * call answers a clear "no agent connected" error (and /readyz says so).
  */
-import { upgradeWebSocket } from 'hono/cloudflare-workers';
 import { createStorage } from 'unstorage';
 import kvDriver from 'unstorage/drivers/cloudflare-kv-binding';
 import { loadConfig } from './core/config/load.js';
@@ -26,6 +25,7 @@ import { cloudflarePeerAddress } from './handlers/auth-client-address.js';
 import pkg from '../package.json' with { type: 'json' };
 import { EdgeHostDirectory, hostDepsSelector, type EdgeEnv } from './worker/edge-hosts.js';
 import { agentConnect, hostParamToHeader } from './worker/routing.js';
+import { upgradeWebSocket } from './worker/ws-upgrade.js';
 
 export { HostLink, HostRegistry } from './worker/host-link.js';
 

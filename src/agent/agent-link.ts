@@ -19,6 +19,7 @@ import { AppError, ErrorCode, describeError } from '../core/errors.js';
 import type { ImageRef } from '../core/image-ref.js';
 import type { Logger } from '../core/ports.js';
 import type { ImageChecker } from '../core/scanner.js';
+import type { CallTable, StreamTable } from './agent-services.js';
 
 /** Refuses a control-plane URL the agent must not dial: ws:// only to this machine. */
 export function agentUrl(base: string, host: string): URL {
@@ -65,8 +66,11 @@ export async function loadOrCreateKey(path: string, logger: Logger): Promise<Age
 }
 
 /** Serves the protocol's operations with the local Docker port and registry checker. */
-export function localHandlers(docker: FullDockerPort, checker: ImageChecker): OpHandlers {
+export function localHandlers(docker: FullDockerPort, checker: ImageChecker, more?: { calls: CallTable; streams: StreamTable; closed?: () => void }): OpHandlers {
   const a = (args: unknown[], i: number) => args[i] as never;
+  const none = (op: string) => async () => {
+    throw new AppError(ErrorCode.BadRequest, `${op} is not served by this agent`);
+  };
   const calls: Record<CallOp, (args: unknown[]) => Promise<unknown>> = {
     ping: () => docker.ping(),
     info: () => docker.info(),
@@ -90,10 +94,27 @@ export function localHandlers(docker: FullDockerPort, checker: ImageChecker): Op
       return { status: r.status, remoteDigest: r.remoteDigest };
     },
     registryForget: async (x) => checker.forget?.(x[0] as ImageRef),
+    composeUp: none('composeUp'), composePull: none('composePull'), composeLs: none('composeLs'), composeConfig: none('composeConfig'),
+    filesList: none('filesList'), filesFind: none('filesFind'), filesExists: none('filesExists'), filesFolderOf: none('filesFolderOf'),
+    filesRead: none('filesRead'), filesWrite: none('filesWrite'), filesRemove: none('filesRemove'),
+    terminalEnabled: async () => false, terminalOpen: none('terminalOpen'), terminalWrite: none('terminalWrite'), terminalResize: none('terminalResize'),
+    terminalInputHidden: none('terminalInputHidden'), terminalKill: none('terminalKill'),
+    ...more?.calls,
+  };
+  const streams: StreamTable = {
+    pullImage: (x) => docker.pullImage(x[0] as string, x[1] as { auth?: RegistryAuth } | undefined),
+    streamLogs: (x) => docker.streamLogs(a(x, 0), a(x, 1)),
+    events: (x) => docker.events(x[0] as { types?: string[] } | undefined),
+    ...more?.streams,
   };
   return {
     call: (op, args) => calls[op](args),
-    stream: (op: StreamOp, args) => docker.pullImage(args[0] as string, args[1] as { auth?: RegistryAuth } | undefined),
+    stream: (op: StreamOp, args) => {
+      const open = streams[op];
+      if (!open) throw new AppError(ErrorCode.BadRequest, `${op} is not served by this agent`);
+      return open(args);
+    },
+    ...(more?.closed ? { closed: more.closed } : {}),
   };
 }
 

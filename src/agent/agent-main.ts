@@ -9,6 +9,9 @@ import { resolveDockerHost } from './docker/engine-address.js';
 import { readDockerConfigAuths } from './docker-config.js';
 import { createLogger } from './logger.js';
 import { VERSION } from '../version.js';
+import { hostServiceHandlers } from './agent-services.js';
+import { ComposeCli } from './compose-cli.js';
+import { FsProjectFiles } from './project-files-fs.js';
 
 export interface AgentArgs {
   url?: string;
@@ -34,15 +37,30 @@ export async function runAgent(args: AgentArgs, config: LoadedConfig, env: Recor
   const dockerAuths = await readDockerConfigAuths(env);
   const { checker } = createUpdateChecker(config, { dockerAuths: dockerAuths.credentials, logger: logger.child({ component: 'registry' }) });
   const retryMaxMs = Number(env.AGENT_RETRY_MAX_MS ?? '') || undefined;
+  // Compose and the shell of this host: its own APP_PATH and IS_OPEN_DOCKER_SHELL decide.
+  const dockerHost = resolveDockerHost(config.docker.host, env);
+  const composeCli = new ComposeCli(dockerHost);
+  const appPath = config.compose.appPath;
+  let pty: { closeAll(): Promise<void> } | null = null;
+  const services = hostServiceHandlers({
+    compose: composeCli, appPath, files: appPath ? new FsProjectFiles(appPath) : null, shellEnabled: config.shell.enabled, logger,
+    terminal: async () => {
+      const t = new (await import('./node-pty-terminal.js')).NodePtyTerminal({ shell: env.SHELL || '/bin/sh', dockerHost, env });
+      pty = t;
+      return t;
+    },
+  });
   const link = new AgentLink({
-    url, host, key, handlers: localHandlers(docker, checker), logger, version: VERSION,
+    url, host, key, handlers: localHandlers(docker, checker, services), logger, version: VERSION,
     ...(args.joinToken ?? env.AGENT_JOIN_TOKEN ? { joinToken: args.joinToken ?? env.AGENT_JOIN_TOKEN } : {}),
     ...(retryMaxMs ? { retryMaxMs, retryMinMs: Math.min(1000, retryMaxMs / 4) } : {}),
   });
-  logger.info({ component: 'agent', action: 'start', host, url: url.origin, version: VERSION }, 'agent starting');
+  logger.info({ component: 'agent', action: 'start', host, url: url.origin, version: VERSION, appPath: appPath || null, shell: config.shell.enabled }, 'agent starting');
   link.start();
   const signal = await stopRequested;
   logger.info({ component: 'agent', action: 'shutdown', signal }, 'shutting down');
   await link.stop();
+  await (pty as { closeAll(): Promise<void> } | null)?.closeAll();
+  composeCli.dispose();
   return 0;
 }

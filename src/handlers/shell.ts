@@ -54,7 +54,10 @@ async function admit(c: Context<AppEnv>, container: string | null): Promise<void
     await deps.auth.audit.record({ event: 'shell.refused', ...(user ? { user } : {}), address: addressOf(c), path: c.req.path, reason, ...(container ? { container } : {}) }, { persist: false });
     throw new AppError(code, reason, null, { status });
   };
-  if (!deps.config.shell.enabled) await refuse(403, 'the web shell is switched off: the server must be started with IS_OPEN_DOCKER_SHELL=true (exactly) to allow it');
+  if (deps.terminal?.enabled) {
+    // A host's agent: its own IS_OPEN_DOCKER_SHELL decides (an offline host answers 50005 here).
+    if (!(await deps.terminal.enabled())) await refuse(403, 'the web shell is switched off on this host: its agent must be started with IS_OPEN_DOCKER_SHELL=true (exactly) to allow it');
+  } else if (!deps.config.shell.enabled) await refuse(403, 'the web shell is switched off: the server must be started with IS_OPEN_DOCKER_SHELL=true (exactly) to allow it');
   const session = getSession(c);
   if (session.kind !== 'full') await refuse(403, 'the web shell needs a full sign-in token');
   if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') await refuse(426, `${c.req.path} is a WebSocket endpoint: open it with a WebSocket client (GET with Upgrade: websocket)`);
@@ -180,15 +183,17 @@ function shellSocket(c: Context<AppEnv>, target: TerminalTarget, size: { cols: n
       }
       chain = chain.then(() => handle(frame)).catch((err: unknown) => send({ type: 'error', code: ErrorCode.Internal, msg: describeError(err) }));
     },
-    onClose: () => void end('client closed'),
+    // The promise lets a runtime keep the request alive until the session is ended (Workers).
+    onClose: () => end('client closed'),
     onError: () => void end('socket error'),
   });
 }
 
 export const shell = new Hono<AppEnv>()
   /** GET /api/shell/status: whether the web shell can be opened here (for the UI). */
-  .get('/api/shell/status', (c) => {
+  .get('/api/shell/status', async (c) => {
     const { config, terminal } = c.get('deps');
+    if (terminal?.enabled) return ok(c, { enabled: await terminal.enabled() });
     return ok(c, { enabled: config.shell.enabled && terminal !== undefined });
   })
   /** GET /api/shell/ws?cols=C&rows=R: a shell on the host ($SHELL or /bin/sh). */

@@ -8,6 +8,9 @@ import { prefixedStore } from '../core/agent-link/hosts.js';
 import { JOIN_TOKEN_TTL_MS } from '../core/agent-link/enrolment.js';
 import { HOST_NAME, type CallOp, type StreamOp } from '../core/agent-link/protocol.js';
 import { RemoteDockerPort, RemoteImageChecker, type LinkTransport } from '../core/agent-link/remote-docker.js';
+import { RemoteComposePort, RemoteProjectFiles } from '../core/agent-link/remote-compose.js';
+import { RemoteTerminal } from '../core/agent-link/remote-terminal.js';
+import { ComposeService } from '../core/compose/service.js';
 import { AppError, ErrorCode } from '../core/errors.js';
 import { Inventory } from '../core/inventory.js';
 import { Scanner } from '../core/scanner.js';
@@ -36,13 +39,59 @@ export class DurableObjectTransport implements LinkTransport {
   }
 
   stream(op: StreamOp, args: unknown[], opts: { timeoutMs: number; idempotencyKey?: string }): AsyncIterable<unknown> {
-    const stub = this.stub();
-    return (async function* () {
-      // The object runs the stream with credit against the agent and answers its items.
-      const items = unwrap((await stub.collect(op, args, opts)) as RelayOutcome<unknown[]>);
-      yield* items;
-    })();
+    if (op === 'pullImage') {
+      const stub = this.stub();
+      return (async function* () {
+        // The object runs the pull with credit against the agent and answers its progress at the end.
+        const items = unwrap((await stub.collect(op, args, opts)) as RelayOutcome<unknown[]>);
+        yield* items;
+      })();
+    }
+    return relayedStream(this.stub, op, args, opts);
   }
+}
+
+/** Items taken from the Durable Object per round trip. */
+const BATCH = 64;
+
+/**
+ * A live stream of the agent, read from the host's Durable Object in batches. Unlike an async
+ * generator, return() takes effect at once, also while a batch is awaited: the object then
+ * cancels the stream on the agent.
+ */
+function relayedStream(stub: () => DurableObjectStub<HostLink>, op: StreamOp, args: unknown[], opts: { timeoutMs: number; idempotencyKey?: string }): AsyncIterable<unknown> {
+  return {
+    [Symbol.asyncIterator](): AsyncIterator<unknown> {
+      let opened: Promise<string> | null = null;
+      const buffer: unknown[] = [];
+      let ended = false;
+      let cancelled = false;
+      return {
+        async next(): Promise<IteratorResult<unknown>> {
+          for (;;) {
+            if (cancelled) return { value: undefined, done: true };
+            if (buffer.length > 0) return { value: buffer.shift(), done: false };
+            if (ended) return { value: undefined, done: true };
+            opened ??= stub().streamOpen(op, args, opts).then((o) => unwrap(o as RelayOutcome<{ id: string }>).id);
+            const id = await opened;
+            const batch = unwrap((await stub().streamNext(id, BATCH)) as RelayOutcome<{ items: unknown[]; done: boolean }>);
+            if (cancelled) return { value: undefined, done: true };
+            buffer.push(...batch.items);
+            if (batch.done) ended = true;
+          }
+        },
+        async return(): Promise<IteratorResult<unknown>> {
+          if (!cancelled) {
+            cancelled = true;
+            buffer.length = 0;
+            const id = opened ? await opened.catch(() => null) : null;
+            if (id && !ended) await stub().streamCancel(id).catch(() => undefined);
+          }
+          return { value: undefined, done: true };
+        },
+      };
+    },
+  };
 }
 
 export class EdgeHostDirectory implements HostDirectory {
@@ -110,11 +159,17 @@ export function hostDepsSelector(base: AppDeps, directory: EdgeHostDirectory): (
     const scanner = new Scanner({ inventory, checker: new RemoteImageChecker(link), store, logger, clock, config });
     const updater = new Updater({ docker, store, logger, clock });
     const history = new UpdateHistory(store);
+    // Compose and the web shell run on the host too: its agent's APP_PATH and IS_OPEN_DOCKER_SHELL apply.
+    const composePort = new RemoteComposePort(link);
+    const compose = new ComposeService({ compose: composePort, files: new RemoteProjectFiles(link), docker, scanner, logger: logger.child({ component: 'compose', host: name }) });
+    const terminal = new RemoteTerminal(link);
     const updates = new UpdateService({
-      docker, updater, compose: null, scanner, history, config, credentials: config.registry.auth, logger, clock,
+      docker, updater, compose: composePort, scanner, history, config, credentials: config.registry.auth, logger, clock,
       updaterOptions: { settleMs: config.derived.settleMs, removeOldImage: config.update.removeOldImage },
     });
-    deps = { ...base, docker, inventory, scanner, updates, history, store };
+    // Fresh per host: the shell's per-user session limit counts the sessions of this host.
+    const { shellSessions: _, ...rest } = base;
+    deps = { ...rest, docker, inventory, scanner, updates, compose, history, store, terminal };
     if (cache.size >= 1000) cache.delete(cache.keys().next().value as string);
     cache.set(name, deps);
     return deps;

@@ -18,6 +18,7 @@ import {
 } from '../core/agent-link/protocol.js';
 import { AppError, ErrorCode, describeError } from '../core/errors.js';
 import pkg from '../../package.json' with { type: 'json' };
+import { StreamRelay, type RelayBatch } from './stream-relay.js';
 
 /** What a socket carries through hibernation. */
 interface Attachment {
@@ -52,6 +53,8 @@ const SEEN = 'seen';
 
 export class HostLink extends DurableObject<Record<string, unknown>> {
   private link: { ws: WebSocket; requester: LinkRequester } | null = null;
+  /** Streams the Worker reads in batches (logs, events, compose, terminal output). */
+  private readonly relays = new Map<string, StreamRelay>();
 
   constructor(ctx: DurableObjectState, env: Record<string, unknown>) {
     super(ctx, env);
@@ -259,6 +262,33 @@ export class HostLink extends DurableObject<Record<string, unknown>> {
     }
   }
 
+  /** Opens a stream on the agent for the Worker to read with streamNext; answers at once when the agent is not connected. */
+  async streamOpen(op: StreamOp, args: unknown[], opts: { timeoutMs: number; idempotencyKey?: string }): Promise<RelayOutcome<{ id: string }>> {
+    const requester = await this.ready();
+    if (!(requester instanceof LinkRequester)) return requester;
+    const id = crypto.randomUUID();
+    const it = requester.stream(op, args, opts)[Symbol.asyncIterator]();
+    this.relays.set(id, new StreamRelay(it, () => this.relays.delete(id)));
+    return { ok: true, result: { id } };
+  }
+
+  /** The next items of a relayed stream (waits for the first). */
+  async streamNext(id: string, max: number): Promise<RelayBatch> {
+    const relay = this.relays.get(id);
+    if (!relay) return { ok: false, code: ErrorCode.HostOffline, msg: 'the stream is gone (its host disconnected, or it was idle too long)', data: { reason: 'stream-gone' } };
+    return relay.next(max);
+  }
+
+  /** The reader left: the stream is cancelled on the agent. */
+  async streamCancel(id: string): Promise<void> {
+    await this.relays.get(id)?.cancel();
+  }
+
+  /** Streams relayed now (for tests and /api/hosts diagnostics). */
+  async streamCount(): Promise<number> {
+    return this.relays.size;
+  }
+
   /** Runs a stream on the agent and answers its items (the last MAX_COLLECTED). */
   async collect(op: StreamOp, args: unknown[], opts: { timeoutMs: number; idempotencyKey?: string }): Promise<RelayOutcome<unknown[]>> {
     const requester = await this.ready();
@@ -274,6 +304,14 @@ export class HostLink extends DurableObject<Record<string, unknown>> {
       return { ok: false, ...errorToFrame(err) };
     }
   }
+}
+
+
+/** Stream relays of a HostLink (kept apart from the class body so the edits stay small). */
+export interface StreamRelayApi {
+  streamOpen(op: StreamOp, args: unknown[], opts: { timeoutMs: number; idempotencyKey?: string }): Promise<RelayOutcome<{ id: string }>>;
+  streamNext(id: string, max: number): Promise<RelayBatch>;
+  streamCancel(id: string): Promise<void>;
 }
 
 /** The list of hosts, in one object so that it is consistent. */

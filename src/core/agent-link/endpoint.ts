@@ -10,7 +10,7 @@
  */
 import { AppError, ErrorCode, describeError } from '../errors.js';
 import { parseArgs } from './ops.js';
-import { FrameError, INITIAL_CREDIT, MAX_CREDIT, type CallOp, type Frame, type FrameOf, type StreamOp, type Unsequenced } from './protocol.js';
+import { FrameError, INITIAL_CREDIT, MAX_CREDIT, isStreamOp, type CallOp, type Frame, type FrameOf, type StreamOp, type Unsequenced } from './protocol.js';
 
 export type SendFrame = (frame: Unsequenced) => void;
 
@@ -43,10 +43,11 @@ interface PendingStream {
   done: boolean;
   error: AppError | null;
   wake: (() => void) | null;
-  timer: ReturnType<typeof setTimeout>;
+  timer: ReturnType<typeof setTimeout> | undefined;
 }
 
 export interface CallOptions {
+  /** For a stream: from open to end; 0 = none (live streams: logs with follow, events, a terminal). */
   timeoutMs: number;
   idempotencyKey?: string;
 }
@@ -94,7 +95,9 @@ export class LinkRequester {
         const id = nextId();
         const s: PendingStream = {
           items: [], outstanding: INITIAL_CREDIT, consumed: 0, done: false, error: null, wake: null,
-          timer: setTimeout(() => self.fail(id, new AppError(ErrorCode.HostOffline, `the agent did not finish ${op} within ${Math.round(opts.timeoutMs / 1000)} s`, { op, reason: 'timeout' })), opts.timeoutMs),
+          timer: opts.timeoutMs > 0
+            ? setTimeout(() => self.fail(id, new AppError(ErrorCode.HostOffline, `the agent did not finish ${op} within ${Math.round(opts.timeoutMs / 1000)} s`, { op, reason: 'timeout' })), opts.timeoutMs)
+            : undefined,
         };
         self.streams.set(id, s);
         self.send({ t: 'open', id, op, args, credit: INITIAL_CREDIT, ...(opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey } : {}) });
@@ -121,6 +124,10 @@ export class LinkRequester {
               s.done = true;
               clearTimeout(s.timer);
               self.streams.delete(id);
+              s.items.length = 0;
+              // A next() waiting for an item ends now.
+              s.wake?.();
+              s.wake = null;
               try {
                 self.send({ t: 'cancel', id });
               } catch {
@@ -200,6 +207,8 @@ export class LinkRequester {
 export interface OpHandlers {
   call(op: CallOp, args: unknown[]): Promise<unknown>;
   stream(op: StreamOp, args: unknown[]): AsyncIterable<unknown>;
+  /** The link closed: end what lives only as long as the link (terminal sessions). */
+  closed?(): void;
 }
 
 interface RunningStream {
@@ -262,7 +271,7 @@ export class LinkResponder {
 
   private async runCall(frame: FrameOf<'req'>): Promise<void> {
     const op = frame.op as CallOp;
-    if (op === ('pullImage' as string)) {
+    if (isStreamOp(op)) {
       this.safeSend({ t: 'err', id: frame.id, code: ErrorCode.BadRequest, msg: `${frame.op} is a stream: open it, do not call it` });
       return;
     }
@@ -300,7 +309,7 @@ export class LinkResponder {
 
   private async runStream(frame: FrameOf<'open'>): Promise<void> {
     const op = frame.op as StreamOp;
-    if (op !== 'pullImage') {
+    if (!isStreamOp(op)) {
       this.safeSend({ t: 'err', id: frame.id, code: ErrorCode.BadRequest, msg: `${frame.op} is not a stream: call it` });
       return;
     }
@@ -335,5 +344,6 @@ export class LinkResponder {
   /** The link is gone: running streams stop and release what they hold. */
   closeAll(): void {
     for (const [id, s] of this.streams) this.stop(id, s);
+    this.handlers.closed?.();
   }
 }

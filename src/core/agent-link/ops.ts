@@ -21,6 +21,29 @@ const LocalImageSchema = v.object({
   platform: v.object({ os: v.string(), architecture: v.string(), variant: v.optional(v.string()) }),
 });
 const Auth = v.strictObject({ username: v.string(), password: v.string(), serveraddress: v.string() });
+const Int = (min: number, max: number) => v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max));
+const Name = v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9_-]{0,127}$/, 'a compose project name'));
+const Services = v.optional(v.pipe(v.array(v.pipe(v.string(), v.regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/, 'a service name'))), v.maxLength(256)));
+const Path = v.pipe(v.string(), v.maxLength(4096));
+const ProjectRef = v.strictObject({ name: Name, workingDir: Path, files: v.pipe(v.array(Path), v.maxLength(16)) });
+const Timeout = v.optional(Int(0, 3600));
+const ComposeCommandSchema = v.variant('op', [
+  v.strictObject({ op: v.literal('up'), services: Services, noDeps: v.optional(v.boolean()) }),
+  v.strictObject({ op: v.literal('pull'), services: Services }),
+  v.strictObject({ op: v.literal('start') }),
+  v.strictObject({ op: v.literal('stop'), timeoutSeconds: Timeout }),
+  v.strictObject({ op: v.literal('restart'), timeoutSeconds: Timeout }),
+  v.strictObject({ op: v.literal('down'), removeVolumes: v.optional(v.boolean()), timeoutSeconds: Timeout }),
+]);
+const ConfigSource = v.union([
+  v.strictObject({ project: ProjectRef }),
+  v.strictObject({ draft: v.strictObject({ name: Name, projectDir: Path, yaml: v.pipe(v.string(), v.maxLength(1024 * 1024)) }) }),
+]);
+const TerminalId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9-]{1,64}$/, 'a terminal session id'));
+const TerminalTarget = v.variant('kind', [
+  v.strictObject({ kind: v.literal('host') }),
+  v.strictObject({ kind: v.literal('container'), container: Str }),
+]);
 
 export const OP_ARGS = {
   ping: v.tuple([]),
@@ -43,6 +66,28 @@ export const OP_ARGS = {
   registryCheck: v.tuple([ImageRefSchema, LocalImageSchema]),
   registryForget: v.tuple([ImageRefSchema]),
   pullImage: v.tuple([Str, v.optional(v.strictObject({ auth: v.optional(Auth) }))]),
+  streamLogs: v.tuple([Str, v.strictObject({ tail: v.optional(Int(0, 1_000_000)), follow: v.optional(v.boolean()), timestamps: v.optional(v.boolean()) })]),
+  events: v.tuple([v.optional(v.strictObject({ types: v.optional(v.pipe(v.array(Str), v.maxLength(16))) }))]),
+  composeUp: v.tuple([ProjectRef, v.strictObject({ services: Services, noDeps: v.optional(v.boolean()) })]),
+  composePull: v.tuple([ProjectRef, v.strictObject({ services: Services })]),
+  composeRun: v.tuple([ProjectRef, ComposeCommandSchema]),
+  composeLs: v.tuple([]),
+  composeConfig: v.tuple([ConfigSource]),
+  composeLogs: v.tuple([ProjectRef, v.strictObject({ services: Services, tail: v.optional(Int(0, 1_000_000)), follow: v.optional(v.boolean()) })]),
+  filesList: v.tuple([]),
+  filesFind: v.tuple([Name]),
+  filesExists: v.tuple([Name]),
+  filesFolderOf: v.tuple([Name]),
+  filesRead: v.tuple([Name]),
+  filesWrite: v.tuple([Name, v.pipe(v.string(), v.maxLength(1024 * 1024))]),
+  filesRemove: v.tuple([Name]),
+  terminalEnabled: v.tuple([]),
+  terminalOpen: v.tuple([v.strictObject({ target: TerminalTarget, cols: Int(1, 1000), rows: Int(1, 500) })]),
+  terminalOutput: v.tuple([TerminalId]),
+  terminalWrite: v.tuple([TerminalId, v.pipe(v.string(), v.maxLength(64 * 1024))]),
+  terminalResize: v.tuple([TerminalId, Int(1, 1000), Int(1, 500)]),
+  terminalInputHidden: v.tuple([TerminalId]),
+  terminalKill: v.tuple([TerminalId]),
 } satisfies Record<Op, v.GenericSchema>;
 
 /** The validated arguments of an operation, or an error message naming what was wrong. */

@@ -29,15 +29,27 @@ export const CALL_OPS = [
   'inspectContainerRaw', 'inspectImageRaw', 'createContainer', 'startContainer', 'stopContainer',
   'renameContainer', 'removeContainer', 'connectNetwork', 'containerLogs', 'removeImage',
   'registryPrepare', 'registryCheck', 'registryForget',
+  // Compose (the ComposePort and the APP_PATH ProjectFiles of the host)
+  'composeUp', 'composePull', 'composeLs', 'composeConfig',
+  'filesList', 'filesFind', 'filesExists', 'filesFolderOf', 'filesRead', 'filesWrite', 'filesRemove',
+  // The web shell (the TerminalPort of the host; refused unless the agent runs with IS_OPEN_DOCKER_SHELL=true)
+  'terminalEnabled', 'terminalOpen', 'terminalWrite', 'terminalResize', 'terminalInputHidden', 'terminalKill',
 ] as const;
 /** Operations answered with a stream of items. */
-export const STREAM_OPS = ['pullImage'] as const;
+export const STREAM_OPS = ['pullImage', 'streamLogs', 'events', 'composeRun', 'composeLogs', 'terminalOutput'] as const;
 export const OPS = [...CALL_OPS, ...STREAM_OPS] as const;
 export type CallOp = (typeof CALL_OPS)[number];
 export type StreamOp = (typeof STREAM_OPS)[number];
 export type Op = (typeof OPS)[number];
 /** Calls that change the host: they carry an idempotency key, so a retry does not repeat them. */
-export const MUTATING_OPS: ReadonlySet<Op> = new Set<Op>(['createContainer', 'startContainer', 'stopContainer', 'renameContainer', 'removeContainer', 'connectNetwork', 'removeImage', 'pullImage']);
+export const MUTATING_OPS: ReadonlySet<Op> = new Set<Op>([
+  'createContainer', 'startContainer', 'stopContainer', 'renameContainer', 'removeContainer', 'connectNetwork', 'removeImage', 'pullImage',
+  'composeUp', 'composePull', 'composeRun', 'filesWrite', 'filesRemove', 'terminalOpen',
+]);
+/** True for the operations answered with a stream. */
+export function isStreamOp(op: string): op is StreamOp {
+  return (STREAM_OPS as readonly string[]).includes(op);
+}
 
 /** Close codes of the link's WebSocket. */
 export const CloseCode = {

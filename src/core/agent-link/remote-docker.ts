@@ -6,7 +6,7 @@
  */
 import type {
   ContainerCreateBody, ContainerDetails, ContainerInspect, ContainerSummary, EndpointSettings, EngineInfo,
-  FullDockerPort, ImageDetails, ImageInspect, ImageSummary, PullEvent, RegistryAuth,
+  DockerEvent, FullDockerPort, ImageDetails, ImageInspect, ImageSummary, LogLine, LogStreamOptions, PullEvent, RegistryAuth,
 } from '../docker/port.js';
 import { randomId } from '../auth/encoding.js';
 import type { ImageRef } from '../image-ref.js';
@@ -94,6 +94,18 @@ export class RemoteDockerPort implements FullDockerPort {
   async removeImage(idOrRef: string, opts?: { force?: boolean }): Promise<void> {
     await this.call('removeImage', [idOrRef, ...(opts ? [opts] : [])]);
   }
+  /** Lines with credit from the agent; return() cancels the stream, which ends the engine request on the host. */
+  streamLogs(id: string, opts: LogStreamOptions): AsyncIterable<LogLine> {
+    return this.link.stream('streamLogs', [id, plain(opts)], { timeoutMs: opts.follow ? 0 : this.timeouts.pullMs }) as AsyncIterable<LogLine>;
+  }
+  events(opts?: { types?: string[] }): AsyncIterable<DockerEvent> {
+    return this.link.stream('events', opts ? [plain(opts)] : [], { timeoutMs: 0 }) as AsyncIterable<DockerEvent>;
+  }
+}
+
+/** An options object without undefined fields (they do not survive JSON, and the agent's schemas are strict). */
+export function plain<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
 /**

@@ -17,6 +17,11 @@ export interface TerminalSpec {
 export type TerminalOutput = { type: 'data'; data: string } | { type: 'exit'; code: number; signal?: number };
 
 export interface TerminalPort {
+  /**
+   * Where the terminal runs elsewhere (a host's agent): whether that side allows the shell (its
+   * own IS_OPEN_DOCKER_SHELL). It then decides instead of this server's setting. Absent: local.
+   */
+  enabled?(): Promise<boolean>;
   /** Starts a session: `TERM=xterm-256color`, UTF-8 locale. */
   open(spec: TerminalSpec): Promise<{ id: string; pid: number; command: string }>;
   /** The session's output (UTF-8 text), then one `exit` item. One consumer per session. */
