@@ -9,6 +9,7 @@ import { resolveDockerHost } from './docker/engine-address.js';
 import { readDockerConfigAuths } from './docker-config.js';
 import { createLogger } from './logger.js';
 import { VERSION } from '../version.js';
+import { AppError, describeError } from '../core/errors.js';
 import { hostServiceHandlers } from './agent-services.js';
 import { ComposeCli } from './compose-cli.js';
 import { FsProjectFiles } from './project-files-fs.js';
@@ -50,8 +51,18 @@ export async function runAgent(args: AgentArgs, config: LoadedConfig, env: Recor
       return t;
     },
   });
+  const handlers = localHandlers(docker, checker, services);
+  /** The control plane only learns "internal error" of an unexpected failure: the details go to this log. */
+  const logged = (op: string) => (err: unknown): never => {
+    if (!(err instanceof AppError)) logger.error({ component: 'agent', action: 'op', op, err: describeError(err) }, 'an operation failed');
+    throw err;
+  };
   const link = new AgentLink({
-    url, host, key, handlers: localHandlers(docker, checker, services), logger, version: VERSION,
+    url, host, key, logger, version: VERSION,
+    handlers: {
+      ...handlers,
+      call: (op, args) => handlers.call(op, args).catch(logged(op)),
+    },
     ...(args.joinToken ?? env.AGENT_JOIN_TOKEN ? { joinToken: args.joinToken ?? env.AGENT_JOIN_TOKEN } : {}),
     ...(retryMaxMs ? { retryMaxMs, retryMinMs: Math.min(1000, retryMaxMs / 4) } : {}),
   });

@@ -168,6 +168,17 @@ describe.runIf(bed().compose)('split deployment: streams, compose and the shell 
     await until('the shell process gone', async () => !readdirSync('/proc').includes(String(pid)));
   });
 
+  it('opens a shell inside a container of the host (docker exec on the agent) and ends it with the socket', async () => {
+    const id = await docker(dockerHost, ['inspect', '-f', '{{.Id}}', `${run}-talk`]);
+    const c = await WsClient.open(wsUrl(`/api/containers/${run}-talk/shell/ws?host=${SH}&cols=100&rows=30`), auth());
+    c.send({ type: 'input', data: 'echo "$((6*7))-你好-$(hostname)"; stty size\r' });
+    await printed(c, new RegExp(`42-你好-${id.slice(0, 12)}`), 'output from inside the container');
+    await printed(c, /30 100/, 'the size given at open');
+    expect(processes('exec', '-it', id).length).toBeGreaterThan(0);
+    c.close();
+    await until('the docker exec process gone', async () => processes('exec', '-it', id).length === 0);
+  });
+
   it('refuses the shell when the agent was not started with IS_OPEN_DOCKER_SHELL=true, before any process starts', async () => {
     expect((await api(`/api/shell/status?host=${PLAIN}`)).body.data).toEqual({ enabled: false });
     expect(await WsClient.refusal(wsUrl(`/api/shell/ws?host=${PLAIN}`), auth())).toBe(403);
