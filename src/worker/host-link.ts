@@ -48,6 +48,8 @@ export interface HostStatus {
 const AUTH_DEADLINE_MS = 10_000;
 /** Items of a collected stream kept (the last ones). */
 const MAX_COLLECTED = 1000;
+/** Credit a relayed stream grants the agent: with the relay's 64 items, what one stream may hold here. */
+const RELAY_CREDIT = 128;
 const RECORD = 'record';
 const SEEN = 'seen';
 
@@ -267,7 +269,8 @@ export class HostLink extends DurableObject<Record<string, unknown>> {
     const requester = await this.ready();
     if (!(requester instanceof LinkRequester)) return requester;
     const id = crypto.randomUUID();
-    const it = requester.stream(op, args, opts)[Symbol.asyncIterator]();
+    // More credit than a collected pull: a live stream's items are small and many (log lines).
+    const it = requester.stream(op, args, { ...opts, credit: RELAY_CREDIT })[Symbol.asyncIterator]();
     this.relays.set(id, new StreamRelay(it, () => this.relays.delete(id)));
     return { ok: true, result: { id } };
   }

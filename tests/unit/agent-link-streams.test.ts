@@ -99,6 +99,17 @@ describe('agent link streams with a slow reader', () => {
     expect(finished).toEqual(['done']);
   });
 
+  it('a stream opened with more credit lets the agent run that far ahead, and no further', async () => {
+    const { state, source } = endless();
+    const { requester } = pair({ call: async () => null, stream: () => source });
+    const it = requester.stream('streamLogs', ['web', { follow: true }], { timeoutMs: 0, credit: 128 })[Symbol.asyncIterator]();
+    await it.next();
+    await settle(400);
+    expect(state.pulled).toBeGreaterThanOrEqual(128);
+    expect(state.pulled).toBeLessThanOrEqual(128 + 64 + 1);
+    await it.return?.();
+  });
+
   it('a relay nobody reads within its lease is cancelled on the agent', async () => {
     const { state, source } = endless();
     const { requester, responder } = pair({ call: async () => null, stream: () => source });

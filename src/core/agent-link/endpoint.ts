@@ -50,6 +50,8 @@ export interface CallOptions {
   /** For a stream: from open to end; 0 = none (live streams: logs with follow, events, a terminal). */
   timeoutMs: number;
   idempotencyKey?: string;
+  /** Stream items granted at open (default INITIAL_CREDIT, at most MAX_CREDIT); more are granted as half of it is consumed. */
+  credit?: number;
 }
 
 let idCounter = 0;
@@ -93,21 +95,22 @@ export class LinkRequester {
     return {
       [Symbol.asyncIterator](): AsyncIterator<unknown> {
         const id = nextId();
+        const credit = Math.max(2, Math.min(MAX_CREDIT, opts.credit ?? INITIAL_CREDIT));
         const s: PendingStream = {
-          items: [], outstanding: INITIAL_CREDIT, consumed: 0, done: false, error: null, wake: null,
+          items: [], outstanding: credit, consumed: 0, done: false, error: null, wake: null,
           timer: opts.timeoutMs > 0
             ? setTimeout(() => self.fail(id, new AppError(ErrorCode.HostOffline, `the agent did not finish ${op} within ${Math.round(opts.timeoutMs / 1000)} s`, { op, reason: 'timeout' })), opts.timeoutMs)
             : undefined,
         };
         self.streams.set(id, s);
-        self.send({ t: 'open', id, op, args, credit: INITIAL_CREDIT, ...(opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey } : {}) });
+        self.send({ t: 'open', id, op, args, credit, ...(opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey } : {}) });
         return {
           async next(): Promise<IteratorResult<unknown>> {
             for (;;) {
               if (s.items.length > 0) {
                 const item = s.items.shift();
                 s.consumed++;
-                if (!s.done && s.consumed >= INITIAL_CREDIT / 2) {
+                if (!s.done && s.consumed >= credit / 2) {
                   self.send({ t: 'credit', id, n: s.consumed });
                   s.outstanding += s.consumed;
                   s.consumed = 0;
