@@ -155,7 +155,9 @@ describe.runIf(bed().compose)('split deployment: streams, compose and the shell 
 
   it('opens a shell on the host through the agent: Chinese text, resize, and the PTY ends when the socket closes', async () => {
     expect((await api(`/api/shell/status?host=${SH}`)).body.data).toEqual({ enabled: true });
-    const c = await WsClient.open(wsUrl(`/api/shell/ws?host=${SH}&cols=80&rows=24`), auth());
+    // As the browser opens it: the page's Origin and a one-time ticket, no Authorization header.
+    const { ticket } = (await api<{ ticket: string }>('/api/v1/auth/ws-ticket', { method: 'POST' })).body.data;
+    const c = await WsClient.open(wsUrl(`/api/shell/ws?host=${SH}&cols=80&rows=24&ticket=${ticket}`), { origin: worker.url });
     c.send({ type: 'input', data: 'echo "$((6*7))-你好"; echo "pid=$$"\r' });
     await printed(c, /42-你好/, 'the Chinese text');
     const pid = Number(/pid=(\d+)/.exec(output(c))?.[1] ?? (await printed(c, /pid=\d+/, 'the shell pid'), /pid=(\d+)/.exec(output(c))?.[1]));
