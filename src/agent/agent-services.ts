@@ -65,20 +65,20 @@ export function hostServiceHandlers(s: HostServices): { calls: CallTable; stream
   const a = (args: unknown[], i: number) => args[i] as never;
 
   const calls: CallTable = {
-    composeUp: (x) => s.compose.up(checkRef(a(x, 0)), a(x, 1)),
-    composePull: (x) => s.compose.pull(checkRef(a(x, 0)), a(x, 1)),
+    composeUp: async (x) => s.compose.up(checkRef(a(x, 0)), a(x, 1)),
+    composePull: async (x) => s.compose.pull(checkRef(a(x, 0)), a(x, 1)),
     composeLs: () => s.compose.ls(),
-    composeConfig: (x) => {
+    composeConfig: async (x) => {
       const src = x[0] as { project: ComposeProjectRef } | { draft: ComposeDraft };
       return s.compose.config('project' in src ? { project: checkRef(src.project) } : { draft: checkDraft(src.draft) });
     },
     filesList: async () => (s.files ? s.files.list() : []),
     filesFind: async (x) => (s.files ? s.files.find(a(x, 0)) : null),
     filesExists: async (x) => (s.files ? s.files.exists(a(x, 0)) : false),
-    filesFolderOf: (x) => files().folderOf(a(x, 0)),
-    filesRead: (x) => files().read(a(x, 0)),
-    filesWrite: (x) => files().write(a(x, 0), a(x, 1)),
-    filesRemove: (x) => files().remove(a(x, 0)),
+    filesFolderOf: async (x) => files().folderOf(a(x, 0)),
+    filesRead: async (x) => files().read(a(x, 0)),
+    filesWrite: async (x) => files().write(a(x, 0), a(x, 1)),
+    filesRemove: async (x) => files().remove(a(x, 0)),
     terminalEnabled: async () => s.shellEnabled,
     terminalOpen: async (x) => {
       const opened = await (await terminal()).open(x[0] as TerminalSpec);
