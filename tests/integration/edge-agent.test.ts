@@ -34,6 +34,7 @@ const vars = { USER_NAME: 'admin', USER_PASSWORD: PASSWORD, WATCH_POLICY_ONLY_LA
 const h1 = 'wde-one';
 
 let worker: EdgeWorker;
+let oldStaleId = '';
 let token = '';
 const agents: CliRun[] = [];
 
@@ -77,6 +78,7 @@ describe('split deployment: Worker in workerd + agent', () => {
     await docker(dockerHost, ['run', '-d', ...net, '--name', `${run}-stale`, `${repo}-stale:latest`]);
     await docker(dockerHost, ['create', ...net, '--name', `${run}-stopped`, `${repo}-app:latest`]);
     // A newer image under the stale container's tag.
+    oldStaleId = await docker(dockerHost, ['image', 'inspect', '--format', '{{.Id}}', `${repo}-stale:latest`]);
     await buildImage(dockerHost, `${repo}-stale:latest`);
     await pushImage(dockerHost, `${repo}-stale:latest`);
     worker = await startWorker({ persistDir, vars });
@@ -87,7 +89,7 @@ describe('split deployment: Worker in workerd + agent', () => {
     await Promise.all(agents.map(stopAgent));
     await worker?.stop();
     for (const n of ['up', 'stale', 'stopped']) await dockerQuiet(dockerHost, ['rm', '-f', `${run}-${n}`]);
-    for (const img of [`${repo}-app:latest`, `${repo}-stale:latest`]) await dockerQuiet(dockerHost, ['rmi', '-f', img]);
+    for (const img of [`${repo}-app:latest`, `${repo}-stale:latest`, oldStaleId]) if (img) await dockerQuiet(dockerHost, ['rmi', '-f', img]);
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -215,6 +217,18 @@ describe('split deployment: Worker in workerd + agent', () => {
     expect(unknownOp.reason).toMatch(/^invalid frame at "op"/);
     const early = await session([res(1)], { auth: false });
     expect(early).toMatchObject({ hello: false, code: 4401, reason: 'expected an auth frame, got "res"' });
+  });
+
+  it('updates a container through the agent (pull streamed with credit, recreate, history kept per host)', async () => {
+    const newId = await docker(dockerHost, ['image', 'inspect', '--format', '{{.Id}}', `${repo}-stale:latest`]);
+    const res = await api<{ result: string; newImageId: string; name: string }>(`/api/containers/${run}-stale/update?host=${h1}`, { method: 'POST' });
+    expect(res.status, res.body.msg).toBe(200);
+    expect(res.body.data).toMatchObject({ result: 'updated', name: `${run}-stale`, newImageId: newId });
+    expect(await docker(dockerHost, ['inspect', '--format', '{{.Image}} {{.State.Running}}', `${run}-stale`])).toBe(`${newId} true`);
+    const history = await api<{ items?: Array<{ name: string }>; entries?: Array<{ name: string }> }>(`/api/updates/history?host=${h1}`);
+    expect(JSON.stringify(history.body.data)).toContain(`${run}-stale`);
+    // Another host's history does not show it.
+    expect(JSON.stringify((await api(`/api/updates/history?host=wde-off`)).body.data)).not.toContain(`${run}-stale`);
   });
 
   it('survives a restart of the Worker: the agent reconnects, hosts and keys are kept', async () => {
