@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AgentLink, agentUrl, localHandlers } from '../../src/agent/agent-link.js';
 import { DockerodePort } from '../../src/agent/docker/dockerode-port.js';
+import { silentLogger } from '../../src/core/ports.js';
 import { generateAgentKey, signChallenge } from '../../src/core/agent-link/enrolment.js';
 import { PROTOCOL_VERSION } from '../../src/core/agent-link/protocol.js';
 import { VERSION } from '../../src/version.js';
@@ -217,6 +219,29 @@ describe('split deployment: Worker in workerd + agent', () => {
     expect(unknownOp.reason).toMatch(/^invalid frame at "op"/);
     const early = await session([res(1)], { auth: false });
     expect(early).toMatchObject({ hello: false, code: 4401, reason: 'expected an auth frame, got "res"' });
+  });
+
+  it('serves 20 agents connecting at once, each on its own host', async () => {
+    const names = Array.from({ length: 20 }, (_, i) => `wde-many-${i}`);
+    const tokens: string[] = [];
+    for (const n of names) tokens.push(await createHost(n));
+    const handlers = localHandlers(new DockerodePort(dockerHost), { prepare: async () => {}, check: async () => ({ status: 'UpToDate', remoteDigest: '' }) });
+    const links = await Promise.all(names.map(async (host, i) => new AgentLink({
+      url: agentUrl(worker.url.replace('http', 'ws'), host), host, key: await generateAgentKey(), joinToken: tokens[i]!, handlers, logger: silentLogger, version: 'many', retryMinMs: 200, retryMaxMs: 2000,
+    })));
+    try {
+      for (const l of links) l.start();
+      await until('all 20 online', async () => {
+        const hosts = (await api<{ hosts: HostInfo[] }>('/api/hosts')).body.data.hosts.filter((h) => names.includes(h.name));
+        return hosts.length === 20 && hosts.every((h) => h.online && h.agentVersion === 'many');
+      }, 60_000);
+      expect(links.every((l) => l.state === 'online')).toBe(true);
+      const answers = await Promise.all(names.map((n) => api<{ containers: View[] }>(`/api/containers?all=true&host=${n}`)));
+      for (const a of answers) expect(mine(a.body.data.containers)).toHaveLength(3);
+    } finally {
+      await Promise.all(links.map((l) => l.stop()));
+      for (const n of names) await api(`/api/hosts/${n}`, { method: 'DELETE' });
+    }
   });
 
   it('updates a container through the agent (pull streamed with credit, recreate, history kept per host)', async () => {
