@@ -40,7 +40,10 @@ const noAgent = (): never => {
   throw new AppError(ErrorCode.BadRequest, 'this control plane manages several hosts: name one with ?host=NAME (GET /api/hosts lists them)');
 };
 /** Without ?host= there is no Docker to talk to: every Docker call says how to name a host. */
-const disconnectedDocker = new Proxy({}, { get: () => async () => noAgent() }) as FullDockerPort;
+const disconnectedDocker = new Proxy({}, {
+  // /readyz asks the control plane itself: ready when its store works (hosts report their own state).
+  get: (_t, prop) => (prop === 'ping' ? async () => undefined : async () => noAgent()),
+}) as FullDockerPort;
 
 /**
  * The app and everything behind it, built once per isolate: the update checker's cache, the
