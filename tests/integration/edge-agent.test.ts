@@ -150,9 +150,10 @@ describe('split deployment: Worker in workerd + agent', () => {
     const bad = await api(`/api/containers?host=Not_A_Host`);
     expect(bad.status).toBe(400);
     expect(bad.body.msg).toMatch(/host "Not_A_Host"/);
-    // Without a host the control plane says how to name one.
+    // Without a host the control plane says how to name one; it is ready itself.
     const none = await api('/api/containers');
     expect(none.body.msg).toMatch(/\?host=NAME/);
+    expect((await fetch(`${worker.url}/readyz`)).status).toBe(200);
   });
 
   it('refuses a forged key and a reused join token; the enrolled agent stays connected', async () => {
