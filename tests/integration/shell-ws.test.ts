@@ -114,6 +114,26 @@ describe('the web shell over a real WebSocket and a real PTY', () => {
     expect(sessionMembers(sh)).toEqual([]);
   });
 
+  it('a runaway program and a client that stops reading: the server holds a bounded buffer, the PTY waits', async () => {
+    const c = await openShell();
+    answerPings(c);
+    c.send({ type: 'input', data: 'echo "sh=$$"; yes wd-runaway-output-0123456789\r' });
+    const sh = Number((await printed(c, /sh=(\d+)/, 'the shell pid'))[1]);
+    const raw = (c.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    raw.pause(); // the kernel buffers fill, then the server's; the PTY is paused, so `yes` blocks
+    await eventually(() => [...app.wss.clients].some((ws) => ws.bufferedAmount >= 256 * 1024), 'the server to hold back');
+    const held = [...app.wss.clients].find((ws) => ws.bufferedAmount >= 256 * 1024);
+    const samples: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      samples.push(held?.bufferedAmount ?? 0);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(Math.max(...samples)).toBeLessThan(256 * 1024 + 64 * 1024);
+    raw.resume();
+    c.close();
+    await eventually(() => sessionMembers(sh).length === 0, 'yes and the shell to be gone');
+  });
+
   it('audits who, from where, start, the lines typed, end', async () => {
     const known = new Set((await app.auth.audit.recent()).map((e) => e.session));
     const c = await openShell();
