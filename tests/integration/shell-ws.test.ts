@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { DockerodePort } from '../../src/agent/docker/dockerode-port.js';
 import { NodePtyTerminal, sessionMembers } from '../../src/agent/node-pty-terminal.js';
 import type { TerminalPort } from '../../src/core/shell/terminal.js';
@@ -121,6 +121,9 @@ describe('the web shell over a real WebSocket and a real PTY', () => {
     const sh = Number((await printed(c, /sh=(\d+)/, 'the shell pid'))[1]);
     const raw = (c.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
     raw.pause(); // the kernel buffers fill, then the server's; the PTY is paused, so `yes` blocks
+    // A paused client reads no pings: it keeps the session alive by sending (sending is not paused).
+    const keepAlive = setInterval(() => c.send({ type: 'pong' }), 100);
+    onTestFinished(() => clearInterval(keepAlive));
     await eventually(() => [...app.wss.clients].some((ws) => ws.bufferedAmount >= 256 * 1024), 'the server to hold back');
     const held = [...app.wss.clients].find((ws) => ws.bufferedAmount >= 256 * 1024);
     const samples: number[] = [];
@@ -203,6 +206,18 @@ describe('the web shell over a real WebSocket and a real PTY', () => {
     c.close();
     a.close();
     await eventually(() => terminal.size === 0, 'all sessions to end');
+  });
+
+  it('a browser opens it with a one-time ticket from its own page', async () => {
+    const res = await fetch(`${app.base}/api/v1/auth/ws-ticket`, { method: 'POST', headers: auth });
+    const { ticket } = ((await res.json()) as { data: { ticket: string } }).data;
+    const c = await WsClient.open(app.wsUrl(`/api/shell/ws?ticket=${ticket}&cols=60&rows=10`), { origin: app.base });
+    answerPings(c);
+    c.send({ type: 'input', data: 'stty size\r' });
+    await printed(c, /\b10 60\b/, 'the size');
+    c.close();
+    await c.waitClosed();
+    await eventually(() => terminal.size === 0, 'the session to end');
   });
 
   it('refuses a foreign Origin, a missing token and bad sizes before any process starts', async () => {
