@@ -197,8 +197,11 @@ describe('the web shell over a real WebSocket and a real PTY', () => {
     answerPings(a);
     answerPings(b);
     const before = opened();
-    expect(await WsClient.refusal(app.wsUrl('/api/shell/ws'), auth)).toBe(429);
+    const third = await openShell(); // refused with a message the page can show, no process started
+    expect((await third.waitClosed()).code).toBe(1008);
+    expect(third.frames).toEqual([{ type: 'error', code: 42900, msg: 'at most 2 shell sessions per user may be open at once: close one first' }]);
     expect(opened()).toBe(before);
+    expect(logger.entries().some((e) => e.action === 'shell.refused' && String(e.reason).startsWith('at most 2'))).toBe(true);
     b.ws.send(JSON.stringify({ type: 'input', data: 'x'.repeat(70 * 1024) }));
     expect((await b.waitClosed()).code).toBe(1009);
     await eventually(() => terminal.size === 1, 'the closed session to end');
