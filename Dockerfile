@@ -29,6 +29,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund --no-update-notifier
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The web UI (Vite) and its bundle budget check; it lands in dist/web.
+COPY web ./web
+COPY scripts/check-web-budget.mjs ./scripts/
 RUN npm run build
 
 # ---- runtime: production dependencies + compiled JS only -----------------------------------

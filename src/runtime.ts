@@ -1,3 +1,5 @@
+import { upgradeWebSocket } from '@hono/node-server';
+import type { UpgradeWebSocket } from 'hono/ws';
 import type { Storage } from 'unstorage';
 import type { LoadedConfig } from './core/config/load.js';
 import { Auth } from './core/auth/auth.js';
@@ -11,6 +13,8 @@ import { Updater } from './core/updater/updater.js';
 import { createUpdateChecker } from './core/update-check.js';
 import type { AppDeps } from './handlers/app.js';
 import { ComposeCli } from './agent/compose-cli.js';
+import { FsProjectFiles } from './agent/project-files-fs.js';
+import { ComposeService } from './core/compose/service.js';
 import { DockerodePort } from './agent/docker/dockerode-port.js';
 import { nodePeerAddress } from './handlers/auth-client-address.js';
 import { resolveDockerHost } from './agent/docker/engine-address.js';
@@ -31,6 +35,10 @@ export interface NodeRuntime {
 export async function createNodeRuntime(config: LoadedConfig, env: Record<string, string | undefined>, logger: Logger): Promise<NodeRuntime> {
   const dockerHost = resolveDockerHost(config.docker.host, env);
   const docker = new DockerodePort(dockerHost);
+  // node-pty (a native module) is loaded only when the shell is switched on.
+  const terminal = config.shell.enabled
+    ? new (await import('./agent/node-pty-terminal.js')).NodePtyTerminal({ shell: env.SHELL || '/bin/sh', dockerHost, env })
+    : undefined;
   const store = await createNodeStore(config.store);
   const inventory = new Inventory(docker);
   const dockerAuths = await readDockerConfigAuths(env);
@@ -43,16 +51,28 @@ export async function createNodeRuntime(config: LoadedConfig, env: Record<string
   const auth = new Auth({ settings: authSettings(config), store, logger, clock: systemClock });
   const updater = new Updater({ docker, store, logger, clock: systemClock });
   const history = new UpdateHistory(store);
+  const composeCli = new ComposeCli(dockerHost);
+  const compose = new ComposeService({
+    compose: composeCli, files: config.compose.appPath ? new FsProjectFiles(config.compose.appPath) : null, docker, scanner, logger: logger.child({ component: 'compose' }),
+  });
   const updates = new UpdateService({
-    docker, updater, compose: new ComposeCli(dockerHost), scanner, history, config, credentials, logger, clock: systemClock,
+    docker, updater, compose: composeCli, scanner, history, config, credentials, logger, clock: systemClock,
     updaterOptions: { settleMs: config.derived.settleMs, removeOldImage: config.update.removeOldImage },
   });
   return {
     updater,
-    deps: { config, docker, inventory, scanner, updates, history, auth, getClientAddress: nodePeerAddress, store, logger, clock: systemClock, version: VERSION },
+    deps: {
+      config, docker, inventory, scanner, updates, compose, history, auth, getClientAddress: nodePeerAddress, store, logger, clock: systemClock, version: VERSION,
+      // Works once startServer hands `serve` a WebSocketServer (src/server.ts).
+      upgradeWebSocket: upgradeWebSocket as UpgradeWebSocket,
+      // Made only when the shell is switched on: otherwise no code path can start a PTY.
+      ...(terminal ? { terminal } : {}),
+    },
     dockerHost,
     store,
     dispose: async () => {
+      await terminal?.closeAll();
+      composeCli.dispose();
       await challenges?.flush();
       await store.dispose();
     },

@@ -1,8 +1,11 @@
 import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
 import { startScanLoop } from './core/scan-loop.js';
 import { scheduleCron } from './core/scheduler.js';
 import { createApp } from './handlers/app.js';
+import { webAssets } from './agent/web-assets.js';
+import { WS_MAX_PAYLOAD } from './handlers/ws-stream.js';
 import type { NodeRuntime } from './runtime.js';
 import { VERSION } from './version.js';
 
@@ -20,9 +23,13 @@ export async function startServer(runtime: NodeRuntime): Promise<RunningServer> 
   // printed at start-up rather than at the first login.
   await deps.auth.ready();
   const app = createApp(deps);
+  const wss = new WebSocketServer({ noServer: true, maxPayload: WS_MAX_PAYLOAD });
   const { host, port } = config.derived.listen;
   const server: ServerType = await new Promise((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port, ...(host ? { hostname: host } : {}) }, () => resolve(s));
+    // WebSocket upgrades go through the app too (auth guard, then deps.upgradeWebSocket).
+    // The built web UI (dist/web) answers GETs outside /api; everything else goes to the app.
+    const web = webAssets();
+    const s = serve({ fetch: async (req, env) => (await web(req)) ?? app.fetch(req, env), port, ...(host ? { hostname: host } : {}), websocket: { server: wss } }, () => resolve(s));
     s.once('error', reject);
   });
   const actual = (server.address() as AddressInfo).port;
@@ -48,6 +55,8 @@ export async function startServer(runtime: NodeRuntime): Promise<RunningServer> 
         loop.stop();
         autoUpdate?.stop();
         server.close(() => resolve());
+        // Open WebSockets (streams, shells) would hold close() open: end them; their PTYs are killed on close.
+        for (const ws of wss.clients) ws.terminate();
         // Idle keep-alive sockets would hold close() open; busy ones finish their request first.
         if ('closeIdleConnections' in server) server.closeIdleConnections();
       }).finally(() => runtime.dispose()),

@@ -3,10 +3,14 @@
  * Docker is reached through an agent on each host; until an agent is connected, every Docker
  * call answers a clear "no agent connected" error (and /readyz says so).
  */
+import { upgradeWebSocket } from './worker/websocket.js';
 import { createStorage } from 'unstorage';
 import kvDriver from 'unstorage/drivers/cloudflare-kv-binding';
 import { loadConfig } from './core/config/load.js';
 import type { FullDockerPort } from './core/docker/port.js';
+import type { ComposePort } from './core/compose/port.js';
+import type { ProjectFiles } from './core/compose/project-files.js';
+import { ComposeService } from './core/compose/service.js';
 import { Auth } from './core/auth/auth.js';
 import { authSettings } from './core/auth/settings.js';
 import { AppError, ErrorCode } from './core/errors.js';
@@ -44,6 +48,12 @@ const disconnectedDocker = new Proxy({}, {
   // /readyz asks the control plane itself: ready when its store works (hosts report their own state).
   get: (_t, prop) => (prop === 'ping' ? async () => undefined : async () => noAgent()),
 }) as FullDockerPort;
+/** Compose and the project files live on the host too: not carried over the agent link yet. */
+const noCompose = (): never => {
+  throw new AppError(ErrorCode.DockerError, 'compose is not available through the agent link yet', null, { status: 501 });
+};
+const disconnectedCompose = new Proxy({}, { get: () => () => noCompose() }) as ComposePort;
+const disconnectedFiles = new Proxy({}, { get: () => async () => noCompose() }) as ProjectFiles;
 
 /**
  * The app and everything behind it, built once per isolate: the update checker's cache, the
@@ -68,9 +78,11 @@ function build(env: WorkerEnv) {
   const history = new UpdateHistory(store);
   const updater = new Updater({ docker: disconnectedDocker, store, logger });
   const updates = new UpdateService({ docker: disconnectedDocker, updater, compose: null, scanner, history, config, credentials: config.registry.auth, logger, clock: systemClock });
+  const compose = new ComposeService({ compose: disconnectedCompose, files: disconnectedFiles, docker: disconnectedDocker, scanner, logger });
   const hosts = new EdgeHostDirectory(env);
   const deps: AppDeps = {
-    config, docker: disconnectedDocker, updates, history, inventory, scanner, auth, getClientAddress: cloudflarePeerAddress, store, logger, clock: systemClock, version: pkg.version, hosts,
+    config, docker: disconnectedDocker, updates, compose, history, inventory, scanner, auth, getClientAddress: cloudflarePeerAddress, store, logger, clock: systemClock, version: pkg.version,
+    upgradeWebSocket, hosts,
   };
   deps.selectHost = hostDepsSelector(deps, hosts);
   const app = createApp(deps);

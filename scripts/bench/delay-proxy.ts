@@ -48,7 +48,7 @@ function classify(method: string, path: string): { kind: RequestKindName; repo?:
  * forwarding every request (a stand-in for network latency) and counts requests by kind. The
  * Host header is passed on unchanged, so upload Locations the registry writes point back here.
  */
-export async function startDelayProxy(upstream: { host: string; port: number }, delayMs = 0): Promise<DelayProxy> {
+export async function startDelayProxy(upstream: { host: string; port: number }, delayMs = 0, opts: { rewriteRealm?: { from: string; to: string } } = {}): Promise<DelayProxy> {
   let counts = emptyCounts();
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const server = http.createServer((req, res) => {
@@ -68,6 +68,9 @@ export async function startDelayProxy(upstream: { host: string; port: number }, 
       const up = http.request({ host: upstream.host, port: upstream.port, method, path: req.url, headers, agent }, (upRes) => {
         const out: http.OutgoingHttpHeaders = {};
         for (const [k, v] of Object.entries(upRes.headers)) if (!HOP_BY_HOP.has(k) && v !== undefined) out[k] = v;
+        // The token server sits behind its own delay proxy: challenges name that one as the realm.
+        const rw = opts.rewriteRealm;
+        if (rw && typeof out['www-authenticate'] === 'string') out['www-authenticate'] = out['www-authenticate'].replace(`realm="${rw.from}`, `realm="${rw.to}`);
         res.writeHead(upRes.statusCode ?? 502, out);
         upRes.pipe(res);
       });
@@ -119,10 +122,16 @@ export type ProxyCommand = { op: 'setDelay'; ms: number } | { op: 'counts' | 're
 export type ProxyRequest = ProxyCommand & { id: number };
 export type ProxyReply = { ready: number } | { id: number; counts?: ProxyCounts; error?: string };
 
-/** Starts delay-proxy-child.ts with this process's loader flags (tsx) and talks to it over IPC. */
-export async function spawnDelayProxy(upstream: { host: string; port: number }): Promise<ProxyProcess> {
+/**
+ * Starts delay-proxy-child.ts with this process's loader flags (tsx) and talks to it over IPC.
+ * With `tokenServer` (the registry's token realm, e.g. http://127.0.0.1:5003), the token server
+ * gets a proxy with the same delay too, and the registry's challenges name it as the realm: a
+ * token round trip then costs what it costs against a remote registry (Docker Hub's realm,
+ * auth.docker.io, is as far away as the registry itself).
+ */
+export async function spawnDelayProxy(upstream: { host: string; port: number }, tokenServer?: string): Promise<ProxyProcess> {
   const { fork } = await import('node:child_process');
-  const child = fork(new URL('./delay-proxy-child.ts', import.meta.url).pathname, [upstream.host, String(upstream.port)], {
+  const child = fork(new URL('./delay-proxy-child.ts', import.meta.url).pathname, [upstream.host, String(upstream.port), ...(tokenServer ? [tokenServer] : [])], {
     execArgv: process.execArgv,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

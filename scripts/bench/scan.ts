@@ -3,9 +3,11 @@
  *
  * A scan benchmark on the real test bed (tests/bed, must be up): M repositories with one image
  * each in the token-auth registry, reached through a delay proxy on 127.0.0.1 (a fixed delay per
- * request stands in for network latency), N containers spread over them. It measures, in one
+ * request stands in for network latency; its token server gets the same delay, as a remote
+ * registry's token realm has), N containers spread over them. It measures, in one
  * run: our cold scan (fresh checker and client, as a restarted server has them: the registry's
- * auth challenge loaded from a store an earlier scan filled; median of --repeat), the truly
+ * auth challenge and the last scan's references loaded from a store an earlier scan filled;
+ * median of --repeat), the truly
  * first contact (empty challenge store, so a GET /v2/ probe; diagnostic), a second scan within cacheTTL, the
  * lower bound (one token round trip + ceil(M / concurrency) HEAD round trips, both measured
  * here), skopeo reading the same references with the same parallelism, and a scan after one
@@ -258,16 +260,17 @@ async function scanSample(scanner: Scanner, timed: TimedChecker, client: { stats
 
 /**
  * A fresh checker, client and inventory (a process that has just started), over one engine
- * connection. The client loads the registries' auth challenges from `challengeStore`, as the
- * server does from its Store: one an earlier run filled (a restart), or an empty one (first contact).
+ * connection. Client and scanner use `store` as the server uses its Store: one an earlier run
+ * filled (a restart: the registries' auth challenges and the references the last scan checked,
+ * whose token the scan then warms while the engine lists containers), or an empty one (first contact).
  */
-function freshScanner(port: DockerodePort, challengeStore: Store) {
+function freshScanner(port: DockerodePort, store: Store) {
   const config = benchConfig();
   // The checker's and client's clock; the bench moves it forward to expire caches and tokens.
   const clock = { offset: 0, now: () => Date.now() + clock.offset };
-  const { checker, client, challenges } = createUpdateChecker(config, { clock, challengeStore });
+  const { checker, client, challenges } = createUpdateChecker(config, { clock, challengeStore: store });
   const timed = new TimedChecker(checker);
-  const scanner = new Scanner({ inventory: new Inventory(port), checker: timed, store: createStorage({ driver: memoryDriver() }), logger: silentLogger, clock: systemClock, config });
+  const scanner = new Scanner({ inventory: new Inventory(port), checker: timed, store, logger: silentLogger, clock: systemClock, config });
   return { scanner, timed, client, clock, challenges };
 }
 
@@ -284,7 +287,7 @@ async function main(): Promise<number> {
   await docker(host, ['version', '--format', '{{.Server.Version}}']);
   await runFile('skopeo', ['--version'], process.env);
   const [regHost, regPort] = B.regToken.split(':');
-  proxy = await spawnDelayProxy({ host: regHost as string, port: Number(regPort) });
+  proxy = await spawnDelayProxy({ host: regHost as string, port: Number(regPort) }, B.tokenServer);
   const P = proxy;
   const refOf = (i: number) => `${P.host}/${repoName(i)}:latest`;
   log(`run ${runId}: proxy ${P.host} -> ${B.regToken}; M=${M} repositories, N=${N} containers, concurrency ${C}, delay ${DELAY} ms`);
@@ -462,7 +465,7 @@ async function main(): Promise<number> {
   const list = (xs: number[]) => `[${xs.map((x) => x.toFixed(1)).join(', ')}]`;
   const countsLine = (c: ProxyCounts) => `HEAD ${c.headManifest}, GET manifest ${c.getManifest}, GET /v2/ ${c.ping}, blobs ${c.blob}, other ${c.other}`;
   const clientLine = (s: RegistryStats) => `ping ${s.ping}, token ${s.token}, head ${s.head}, get ${s.get}, retries ${s.retries}, rateLimited ${s.rateLimited}`;
-  const phases = (s: ScanSample) => `inventory ${ms(s.inventoryMs)}, prepare ${ms(s.prepareMs)}, checks ${ms(s.registryMs - s.prepareMs)} (median check ${ms(s.checkMedianMs)})`;
+  const phases = (s: ScanSample) => `until prepare ${ms(s.inventoryMs)}, prepare ${ms(s.prepareMs)}, checks ${ms(s.registryMs - s.prepareMs)} (median check ${ms(s.checkMedianMs)})`;
 
   console.log('');
   console.log(`Watch Docker scan benchmark — run ${runId}`);

@@ -93,7 +93,16 @@ export function localHandlers(docker: FullDockerPort, checker: ImageChecker): Op
   };
   return {
     call: (op, args) => calls[op](args),
-    stream: (op: StreamOp, args) => docker.pullImage(args[0] as string, args[1] as { auth?: RegistryAuth } | undefined),
+    stream: (op: StreamOp, args) => {
+      switch (op) {
+        case 'pullImage':
+          return docker.pullImage(args[0] as string, args[1] as { auth?: RegistryAuth } | undefined);
+        case 'streamLogs':
+          return docker.streamLogs(a(args, 0), a(args, 1));
+        case 'events':
+          return docker.events(a(args, 0));
+      }
+    },
   };
 }
 

@@ -40,6 +40,9 @@ export interface ScanReport {
 }
 
 export const SCAN_KEY = 'scan:last';
+/** The references the last scan checked: the next scan warms their token before the engine answers. */
+export const REFS_KEY = 'scan:refs';
+const MAX_REMEMBERED_REFS = 500;
 
 function errorKindOf(err: unknown): string {
   const kind = err instanceof AppError ? err.data?.kind : undefined;
@@ -94,6 +97,18 @@ export class Scanner {
     });
   }
 
+  /** Keeps the references this scan checked (group keys are "REF IMAGE-ID"), when they changed. */
+  private async rememberRefs(groupKeys: Iterable<string>): Promise<void> {
+    const refs = [...new Set([...groupKeys].map((k) => k.split(' ')[0] as string))].sort().slice(0, MAX_REMEMBERED_REFS);
+    const { store, logger } = this.deps;
+    try {
+      const before = await store.getItem<string[]>(REFS_KEY);
+      if (JSON.stringify(before) !== JSON.stringify(refs)) await store.setItem(REFS_KEY, refs);
+    } catch (err) {
+      logger.debug({ component: 'scanner', action: 'remember-refs', err: describeError(err) }, 'could not keep the scanned references; the next scan warms its token after listing');
+    }
+  }
+
   /** The last scan's results, or null before the first one. */
   last(): Promise<ScanReport | null> {
     return this.deps.store.getItem<ScanReport>(SCAN_KEY);
@@ -104,20 +119,31 @@ export class Scanner {
     const started = clock.now();
     const warmUp = (refs: ImageRef[]) =>
       checker.prepare(refs).catch((err: unknown) => logger.debug({ component: 'scanner', action: 'prepare', err: describeError(err) }, 'token warm-up failed; checks will authenticate one by one'));
-    // The token warm-up starts as soon as the container list names the references (policy
-    // applied as below), while the image inspects run; references only an inspect reveals
-    // (a container listed by image ID) are warmed when their own check starts.
-    const warmed = new Set<string>();
-    let early: Promise<void> | undefined;
+    // Token warm-ups by reference. The first starts at once, for the references the last scan
+    // checked (kept in the store, so a restarted server has them too), while the engine lists
+    // the containers: the token round trip overlaps the Docker side instead of following it.
+    // References the container list adds are warmed as soon as it names them; references only
+    // an inspect reveals (a container listed by image ID), when their own check starts.
+    const warmups = new Map<string, Promise<void>>();
+    const warm = (refs: Iterable<ImageRef>) => {
+      const fresh = new Map<string, ImageRef>();
+      for (const r of refs) if (!warmups.has(formatImageRef(r))) fresh.set(formatImageRef(r), r);
+      if (fresh.size === 0) return;
+      const pending = warmUp([...fresh.values()]);
+      for (const k of fresh.keys()) warmups.set(k, pending);
+    };
+    const remembered = store.getItem<string[]>(REFS_KEY).then(
+      (keys) => warm((Array.isArray(keys) ? keys : []).map((k) => tryParseImageRef(k)).filter((r): r is ImageRef => r !== null)),
+      () => undefined,
+    );
     const onListed = (listed: ListedContainer[]) => {
-      const refs = new Map<string, ImageRef>();
+      const refs: ImageRef[] = [];
       for (const c of listed) {
         const ref = tryParseImageRef(c.image);
         if (!ref || evaluatePolicy({ labels: c.labels, repoDigests: c.repoDigests, ref, image: c.image }, config.policy).action === 'skip') continue;
-        refs.set(formatImageRef(ref), ref);
+        refs.push(ref);
       }
-      for (const k of refs.keys()) warmed.add(k);
-      if (refs.size > 0) early = warmUp([...refs.values()]);
+      warm(refs);
     };
     const results: Record<string, ContainerCheck> = {};
     const stamp = () => new Date(clock.now()).toISOString();
@@ -131,11 +157,8 @@ export class Scanner {
     const check = async (ref: ImageRef, first: ContainerInfo, note: string | undefined) => {
       const key = formatImageRef(ref);
       // Wait for the batched token, or warm up a reference only an inspect revealed.
-      if (warmed.has(key)) await early;
-      else {
-        warmed.add(key);
-        await warmUp([ref]);
-      }
+      warm([ref]);
+      await warmups.get(key);
       try {
         const r = await checker.check(ref, { id: first.imageId, repoDigests: first.repoDigests, platform: first.platform as Platform });
         return { status: r.status, skipped: false, remoteDigest: r.remoteDigest, ...(note ? { message: note } : {}) } as const;
@@ -173,6 +196,8 @@ export class Scanner {
     const containers = await inventory.containers({ includeStopped: config.docker.includeStopped }, onListed, onContainer);
     this.lastInventory = containers;
     await Promise.all([...groups.values()].map((g) => g.done));
+    await remembered;
+    await this.rememberRefs(groups.keys());
 
     const counts = { UpToDate: 0, UpdateAvailable: 0, Skipped: 0, Error: 0 };
     for (const r of Object.values(results)) counts[r.status]++;

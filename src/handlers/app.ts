@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { installAuth } from './auth.js';
+import { compose } from './compose.js';
 import { containerActions } from './container-actions.js';
 import { containers } from './containers.js';
 import type { AppDeps, AppEnv } from './context.js';
@@ -8,6 +9,8 @@ import { health } from './health.js';
 import { hostRoutes } from './hosts.js';
 import { images } from './images.js';
 import { updates } from './updates.js';
+import { streams } from './streams.js';
+import { shell } from './shell.js';
 import { machineTokenRoutes } from './machine-tokens.js';
 import { webhookRoutes } from './webhooks.js';
 import { parseDuration } from '../core/config/duration.js';
@@ -54,6 +57,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', containerActions);
   app.route('/', images);
   app.route('/', updates);
+  app.route('/', streams);
+  app.route('/', shell);
+  app.route('/', compose);
   app.notFound(notFound);
   app.onError(onError);
   return app;

@@ -6,6 +6,7 @@
 import type { HostDirectory, HostSummary } from '../core/agent-link/hosts.js';
 import { prefixedStore } from '../core/agent-link/hosts.js';
 import { JOIN_TOKEN_TTL_MS } from '../core/agent-link/enrolment.js';
+import { errorFromFrame } from '../core/agent-link/endpoint.js';
 import { HOST_NAME, type CallOp, type StreamOp } from '../core/agent-link/protocol.js';
 import { RemoteDockerPort, RemoteImageChecker, type LinkTransport } from '../core/agent-link/remote-docker.js';
 import { AppError, ErrorCode } from '../core/errors.js';
@@ -36,11 +37,32 @@ export class DurableObjectTransport implements LinkTransport {
   }
 
   stream(op: StreamOp, args: unknown[], opts: { timeoutMs: number; idempotencyKey?: string }): AsyncIterable<unknown> {
-    const stub = this.stub();
+    const stub = this.stub;
     return (async function* () {
-      // The object runs the stream with credit against the agent and answers its items.
-      const items = unwrap((await stub.collect(op, args, opts)) as RelayOutcome<unknown[]>);
-      yield* items;
+      // The object relays the stream as NDJSON, pulled: the agent is granted credit only as
+      // this side reads. Stopping here (return()) cancels the body, and the stream on the agent.
+      const body = (await stub().stream(op, args, opts)) as ReadableStream<Uint8Array> | RelayOutcome;
+      if (!(body instanceof ReadableStream)) {
+        unwrap(body);
+        return;
+      }
+      const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffered = '';
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) return;
+          buffered += value;
+          for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+            const line = JSON.parse(buffered.slice(0, nl)) as { item?: unknown; error?: { code: number; msg: string; data?: Record<string, unknown> | null } };
+            buffered = buffered.slice(nl + 1);
+            if (line.error) throw errorFromFrame(line.error);
+            yield line.item;
+          }
+        }
+      } finally {
+        await reader.cancel().catch(() => undefined);
+      }
     })();
   }
 }

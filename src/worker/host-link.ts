@@ -45,8 +45,6 @@ export interface HostStatus {
 
 /** How long an agent has to authenticate after connecting. */
 const AUTH_DEADLINE_MS = 10_000;
-/** Items of a collected stream kept (the last ones). */
-const MAX_COLLECTED = 1000;
 const RECORD = 'record';
 const SEEN = 'seen';
 
@@ -259,20 +257,31 @@ export class HostLink extends DurableObject<Record<string, unknown>> {
     }
   }
 
-  /** Runs a stream on the agent and answers its items (the last MAX_COLLECTED). */
-  async collect(op: StreamOp, args: unknown[], opts: { timeoutMs: number; idempotencyKey?: string }): Promise<RelayOutcome<unknown[]>> {
+  /**
+   * Opens a stream on the agent and answers it as NDJSON (`{"item":…}` lines, or one
+   * `{"error":…}` line). It is pulled: the agent gets credit only as the Worker reads, and
+   * cancelling the stream cancels it on the agent.
+   */
+  async stream(op: StreamOp, args: unknown[], opts: { timeoutMs: number; idempotencyKey?: string }): Promise<ReadableStream<Uint8Array> | RelayOutcome<never>> {
     const requester = await this.ready();
     if (!(requester instanceof LinkRequester)) return requester;
-    const items: unknown[] = [];
-    try {
-      for await (const item of requester.stream(op, args, opts)) {
-        items.push(item);
-        if (items.length > MAX_COLLECTED) items.shift();
-      }
-      return { ok: true, result: items };
-    } catch (err) {
-      return { ok: false, ...errorToFrame(err) };
-    }
+    const it = requester.stream(op, args, opts)[Symbol.asyncIterator]();
+    const enc = new TextEncoder();
+    return new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        try {
+          const next = await it.next();
+          if (next.done) controller.close();
+          else controller.enqueue(enc.encode(`${JSON.stringify({ item: next.value })}\n`));
+        } catch (err) {
+          controller.enqueue(enc.encode(`${JSON.stringify({ error: errorToFrame(err) })}\n`));
+          controller.close();
+        }
+      },
+      async cancel() {
+        await it.return?.();
+      },
+    }, { highWaterMark: 0 });
   }
 }
 

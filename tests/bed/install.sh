@@ -21,7 +21,8 @@ run() { "$@" >>"$LOG" 2>&1 || { tail -n 30 "$LOG" >&2; die "failed: $*"; }; }
 export DEBIAN_FRONTEND=noninteractive
 
 PKGS=(docker.io containerd runc tini docker-registry apache2-utils busybox-static skopeo
-      oathtool openssl debootstrap curl ca-certificates jq redis-server chromium)
+      oathtool openssl debootstrap curl ca-certificates jq redis-server chromium
+      fonts-wqy-microhei)  # a CJK font, so the web UI's Chinese screenshots show text
 PLUGIN_DIR=/usr/libexec/docker/cli-plugins
 D26=/opt/docker26
 T13=$WD/install/t13

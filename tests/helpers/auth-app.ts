@@ -31,7 +31,7 @@ export interface AuthAppOptions {
 
 /**
  * The real app with authentication wired the way createApp should wire it (installAuth before
- * every other route), plus a stand-in WebSocket route at /api/shell/ws. PBKDF2 runs 100,000
+ * every other route), plus a stand-in WebSocket route at /api/test/ws-probe (the real /api/shell/ws is the web shell). PBKDF2 runs 100,000
  * rounds here (the minimum the settings allow) to keep the suite quick.
  */
 export function authApp(opts: AuthAppOptions = {}) {
@@ -44,7 +44,7 @@ export function authApp(opts: AuthAppOptions = {}) {
     ...(opts.settings ? { settings: opts.settings } : {}),
     ...(opts.getClientAddress ? { getClientAddress: opts.getClientAddress } : {}),
   });
-  t.app.get('/api/shell/ws', (c) => c.text(`upgraded for ${c.get('authSession').user}`));
+  t.app.get('/api/test/ws-probe', (c) => c.text(`upgraded for ${c.get('authSession').user}`));
   return { app: t.app, auth: t.auth, store: t.store, config: t.config, clock, settings: t.settings };
 }
 

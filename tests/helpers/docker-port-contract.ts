@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { DockerLifecyclePort, DockerPort, PullEvent } from '../../src/core/docker/port.js';
+import type { DockerEvent, DockerLifecyclePort, DockerPort, DockerStreamPort, PullEvent } from '../../src/core/docker/port.js';
 import { AppError, ErrorCode } from '../../src/core/errors.js';
 
 export interface PortFixture {
@@ -190,6 +190,133 @@ export function describeDockerLifecycle(name: string, fixture: () => LifecycleFi
       await port.removeImage(ref);
       expect(await port.inspectImageRaw(ref)).toBeNull();
       await expectNotFound(port.removeImage(ref));
+    });
+  });
+}
+
+export interface StreamsFixture {
+  port: DockerPort & DockerLifecyclePort & DockerStreamPort;
+  /** A local image with busybox's sh. */
+  image: string;
+  name: (prefix: string) => string;
+  /** How many engine streams the port has open (dockerode: sockets; the fake: its subscribers). */
+  openStreams: () => number;
+}
+
+async function collect<T>(it: AsyncIterable<T>, stop: (items: T[]) => boolean = () => false): Promise<T[]> {
+  const items: T[] = [];
+  for await (const x of it) {
+    items.push(x);
+    if (stop(items)) break;
+  }
+  return items;
+}
+
+async function eventually(cond: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Live streams as AsyncIterables of plain data; stopping the iteration releases the engine stream. */
+export function describeDockerStreams(name: string, fixture: () => StreamsFixture): void {
+  describe(`DockerPort streams contract: ${name}`, () => {
+    it('streams a container\'s logs line by line, stdout and stderr apart, tail and timestamps', async () => {
+      const { port, image, name: unique } = fixture();
+      const n = unique('logs');
+      const { id } = await port.createContainer(n, { Image: image, Cmd: ['sh', '-c', 'echo hello-out; echo hello-err >&2; echo third-line; exec sleep 3600'], HostConfig: { NetworkMode: 'none' } });
+      try {
+        await port.startContainer(id);
+        await eventually(async () => (await port.containerLogs(id, { tail: 10 })).includes('third-line'), 'the output');
+        const lines = await collect(port.streamLogs(id, {}));
+        // The engine copies stdout and stderr apart: their order between each other is not kept.
+        expect(lines).toHaveLength(3);
+        expect(lines).toEqual(expect.arrayContaining([{ stream: 'stdout', text: 'hello-out' }, { stream: 'stderr', text: 'hello-err' }, { stream: 'stdout', text: 'third-line' }]));
+        expect(lines.filter((l) => l.stream === 'stdout').map((l) => l.text)).toEqual(['hello-out', 'third-line']);
+        expectJson(lines);
+        const last = await collect(port.streamLogs(id, { tail: 1 }));
+        expect(last).toHaveLength(1);
+        expect(lines).toContainEqual(last[0]);
+        const stamped = await collect(port.streamLogs(id, { tail: 1, timestamps: true }));
+        expect(stamped[0]?.text).toBe(last[0]?.text);
+        expect(Number.isNaN(Date.parse(stamped[0]?.ts ?? ''))).toBe(false);
+      } finally {
+        await port.removeContainer(id, { force: true });
+      }
+      const err = await collect(port.streamLogs('wd-no-such-container', {})).then(() => null, (e: unknown) => e);
+      expect(err).toBeInstanceOf(AppError);
+      expect((err as AppError).code).toBe(ErrorCode.NotFound);
+    });
+
+    it('takes a TTY container\'s output as it comes: all stdout, lines without carriage returns', async () => {
+      const { port, image, name: unique } = fixture();
+      const n = unique('tty');
+      const { id } = await port.createContainer(n, { Image: image, Tty: true, Cmd: ['sh', '-c', 'echo tty-out; echo tty-err >&2; exec sleep 3600'], HostConfig: { NetworkMode: 'none' } });
+      try {
+        await port.startContainer(id);
+        await eventually(async () => (await port.containerLogs(id, { tail: 10 })).includes('tty-err'), 'the output');
+        expect(await collect(port.streamLogs(id, {}))).toEqual([{ stream: 'stdout', text: 'tty-out' }, { stream: 'stdout', text: 'tty-err' }]);
+      } finally {
+        await port.removeContainer(id, { force: true });
+      }
+    });
+
+    it('follows logs until the consumer stops, and then releases the engine stream at once', async () => {
+      const { port, image, name: unique, openStreams } = fixture();
+      const n = unique('follow');
+      const { id } = await port.createContainer(n, { Image: image, Cmd: ['sh', '-c', 'echo ready; exec sleep 3600'], HostConfig: { NetworkMode: 'none' } });
+      try {
+        await port.startContainer(id);
+        const before = openStreams();
+        const it = port.streamLogs(id, { follow: true })[Symbol.asyncIterator]();
+        expect(await it.next()).toEqual({ done: false, value: { stream: 'stdout', text: 'ready' } });
+        expect(openStreams()).toBe(before + 1);
+        const waiting = it.next(); // nothing more will come: the consumer leaves while this waits
+        await it.return?.();
+        expect(await waiting).toMatchObject({ done: true });
+        await eventually(() => openStreams() === before, 'the engine stream to be released');
+        // A followed stream also ends by itself when the container stops.
+        const following = collect(port.streamLogs(id, { follow: true, tail: 0 }));
+        await eventually(() => openStreams() === before + 1, 'the second stream');
+        await port.stopContainer(id, { timeoutSeconds: 0 });
+        await expect(following).resolves.toEqual([]);
+      } finally {
+        await port.removeContainer(id, { force: true });
+      }
+    });
+
+    it('reports container events as plain data, and releases the event stream when the consumer stops', async () => {
+      const { port, image, name: unique, openStreams } = fixture();
+      const before = openStreams();
+      const n = unique('events');
+      const it = port.events({ types: ['container'] })[Symbol.asyncIterator]();
+      const seen: DockerEvent[] = [];
+      let id = '';
+      const reading = (async () => {
+        for (;;) {
+          const r = await it.next();
+          if (r.done) return;
+          if (r.value.name === n || (id && r.value.id === id)) seen.push(r.value);
+          if (seen.some((e) => e.action === 'destroy')) return;
+        }
+      })();
+      await eventually(() => openStreams() === before + 1, 'the event stream to open');
+      ({ id } = await port.createContainer(n, { Image: image, Cmd: ['sleep', '3600'], HostConfig: { NetworkMode: 'none' } }));
+      await port.startContainer(id);
+      await port.stopContainer(id, { timeoutSeconds: 0 });
+      await port.removeContainer(id);
+      await reading;
+      const actions = seen.map((e) => e.action);
+      for (const a of ['create', 'start', 'die', 'destroy']) expect(actions).toContain(a);
+      expect(seen[0]).toMatchObject({ type: 'container', id, name: n });
+      expect(Number.isNaN(Date.parse(seen[0]?.time ?? ''))).toBe(false);
+      expectJson(seen);
+      const waiting = it.next();
+      await it.return?.();
+      expect(await waiting).toMatchObject({ done: true });
+      await eventually(() => openStreams() === before, 'the event stream to be released');
     });
   });
 }

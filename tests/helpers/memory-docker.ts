@@ -3,17 +3,22 @@ import type {
   ContainerDetails,
   ContainerInspect,
   ContainerSummary,
+  DockerEvent,
   DockerLifecyclePort,
   DockerPort,
+  DockerStreamPort,
   EndpointSettings,
   EngineInfo,
   ImageConfig,
   ImageDetails,
   ImageInspect,
   ImageSummary,
+  LogLine,
+  LogStreamOptions,
   PullEvent,
   RegistryAuth,
 } from '../../src/core/docker/port.js';
+import { Channel, lazyIterable } from '../../src/core/channel.js';
 import { AppError, ErrorCode } from '../../src/core/errors.js';
 import { compareApiVersions } from '../../src/core/updater/network-config.js';
 import { attachEndpoint, fakeId, inspectFromCreate, linesPrinted, type FakeBehaviour } from './updater-fake-engine.js';
@@ -30,7 +35,7 @@ const notFound = (what: string) => new AppError(ErrorCode.NotFound, `not found: 
 const refused = (status: number, what: string) => new AppError(ErrorCode.DockerError, `Docker engine error: ${what}`, { engineStatus: status });
 
 /** An in-memory Docker port: the fake for unit tests of pure logic, handlers and the updater. */
-export class MemoryDocker implements DockerPort, DockerLifecyclePort {
+export class MemoryDocker implements DockerPort, DockerLifecyclePort, DockerStreamPort {
   readonly containers = new Map<string, MemoryContainer>();
   readonly images = new Map<string, MemoryImage>();
   /** Images a pull can fetch, by reference. */
@@ -47,6 +52,11 @@ export class MemoryDocker implements DockerPort, DockerLifecyclePort {
   /** Credentials the last pull was given. */
   lastPullAuth: RegistryAuth | undefined;
   calls: string[] = [];
+  /** Open event and followed-log streams (a stream that was released is gone from here). */
+  readonly eventStreams = new Set<Channel<DockerEvent>>();
+  readonly logFollowers = new Map<Channel<LogLine>, string>();
+  /** `${id} ${line}` of lines a container printed on stderr. */
+  private readonly stderrLines = new Set<string>();
 
   private guard(call: string): void {
     this.calls.push(call);
@@ -181,6 +191,7 @@ export class MemoryDocker implements DockerPort, DockerLifecyclePort {
     const raw = inspectFromCreate(id, name, img.id, img.config ?? {}, structuredClone(body), new Date().toISOString());
     this.raw.set(id, raw);
     this.sync(raw);
+    this.emit('create', raw);
     return { id, warnings: [] };
   }
 
@@ -189,9 +200,12 @@ export class MemoryDocker implements DockerPort, DockerLifecyclePort {
     const raw = this.must(id);
     if (raw.State.Running) return;
     const behaviour = this.images.get(raw.Image)?.behaviour;
-    this.logs.set(raw.Id, [...(this.logs.get(raw.Id) ?? []), ...linesPrinted(raw.Config.Cmd, behaviour)]);
+    // With a TTY the engine cannot tell stderr from stdout.
+    this.appendLogs(raw.Id, linesPrinted(raw.Config.Cmd, behaviour), raw.Config.Tty ? new Set() : stderrPrinted(raw.Config.Cmd));
     const exited = behaviour?.exitCode !== undefined;
     raw.State = { ...raw.State, Status: exited ? 'exited' : 'running', Running: !exited, ExitCode: behaviour?.exitCode ?? 0, StartedAt: new Date().toISOString() };
+    this.emit('start', raw);
+    if (exited) this.emit('die', raw);
     const test = raw.Config.Healthcheck?.Test ?? [];
     if (!exited && test.length > 0 && test[0] !== 'NONE') raw.State.Health = { Status: behaviour?.health ?? 'healthy', FailingStreak: 0, Log: [] };
     this.sync(raw);
@@ -201,6 +215,13 @@ export class MemoryDocker implements DockerPort, DockerLifecyclePort {
     this.guard(`stopContainer ${id}`);
     const raw = this.must(id);
     raw.State = { ...raw.State, Status: 'exited', Running: false, Restarting: false, FinishedAt: new Date().toISOString() };
+    this.emit('die', raw);
+    this.emit('stop', raw);
+    for (const [ch, of] of this.logFollowers) {
+      if (of !== raw.Id) continue;
+      this.logFollowers.delete(ch);
+      ch.end();
+    }
     if (raw.HostConfig.AutoRemove) {
       this.raw.delete(raw.Id);
       this.containers.delete(raw.Id);
@@ -215,6 +236,7 @@ export class MemoryDocker implements DockerPort, DockerLifecyclePort {
     const holder = this.find(newName);
     if (holder?.name === newName && holder.id !== raw.Id) throw refused(409, `Conflict. The container name "/${newName}" is already in use`);
     raw.Name = `/${newName}`;
+    this.emit('rename', raw);
     this.sync(raw);
   }
 
@@ -222,6 +244,7 @@ export class MemoryDocker implements DockerPort, DockerLifecyclePort {
     this.guard(`removeContainer ${id}`);
     const raw = this.must(id);
     if (raw.State.Running && !opts.force) throw refused(409, 'You cannot remove a running container. Stop the container before attempting removal or force remove');
+    this.emit('destroy', raw);
     this.raw.delete(raw.Id);
     this.containers.delete(raw.Id);
   }
@@ -242,6 +265,48 @@ export class MemoryDocker implements DockerPort, DockerLifecyclePort {
     return lines.slice(Math.max(0, lines.length - opts.tail)).map((l) => `${l}\n`).join('');
   }
 
+  // ---- DockerStreamPort
+
+  /** Adds lines to a container's output (followers get them at once). */
+  appendLogs(id: string, lines: string[], stderr: ReadonlySet<string> = new Set()): void {
+    this.logs.set(id, [...(this.logs.get(id) ?? []), ...lines]);
+    for (const l of lines) if (stderr.has(l)) this.stderrLines.add(`${id} ${l}`);
+    for (const [ch, of] of this.logFollowers) if (of === id) for (const text of lines) ch.push(this.logLine(id, text));
+  }
+
+  private logLine(id: string, text: string): LogLine {
+    return { stream: this.stderrLines.has(`${id} ${text}`) ? 'stderr' : 'stdout', text };
+  }
+
+  private emit(action: string, raw: ContainerInspect): void {
+    const name = raw.Name.replace(/^\//, '');
+    const ev: DockerEvent = { type: 'container', action, id: raw.Id, name, time: new Date().toISOString(), attributes: { name, image: raw.Config.Image ?? '' } };
+    for (const ch of this.eventStreams) ch.push(ev);
+  }
+
+  streamLogs(id: string, opts: LogStreamOptions): AsyncIterable<LogLine> {
+    return lazyIterable(async () => {
+      this.guard(`streamLogs ${id}`);
+      const raw = this.must(id);
+      const lines = this.logs.get(raw.Id) ?? [];
+      const ch: Channel<LogLine> = new Channel<LogLine>({ onClose: () => this.logFollowers.delete(ch) });
+      for (const text of lines.slice(opts.tail === undefined ? 0 : Math.max(0, lines.length - opts.tail))) {
+        ch.push({ ...this.logLine(raw.Id, text), ...(opts.timestamps ? { ts: new Date().toISOString() } : {}) });
+      }
+      // Like the engine: following a container that is not running ends at once.
+      if (opts.follow && raw.State.Running) this.logFollowers.set(ch, raw.Id);
+      else ch.end();
+      return ch;
+    });
+  }
+
+  events(opts: { types?: string[] } = {}): AsyncIterable<DockerEvent> {
+    this.guard('events');
+    const ch: Channel<DockerEvent> = new Channel<DockerEvent>({ onClose: () => this.eventStreams.delete(ch) });
+    if (!opts.types || opts.types.includes('container')) this.eventStreams.add(ch);
+    return ch;
+  }
+
   async removeImage(idOrRef: string, opts: { force?: boolean } = {}): Promise<void> {
     this.guard(`removeImage ${idOrRef}`);
     const img = this.findImage(idOrRef);
@@ -250,4 +315,10 @@ export class MemoryDocker implements DockerPort, DockerLifecyclePort {
     if (user && !opts.force) throw refused(409, `conflict: unable to delete ${idOrRef} - image is being used by a container`);
     this.images.delete(img.id);
   }
+}
+
+/** The words a `sh -c` command line echoes to stderr (`echo word >&2`). */
+function stderrPrinted(cmd: readonly string[] | null | undefined): Set<string> {
+  const script = cmd?.[0] === 'sh' && cmd[1] === '-c' ? (cmd[2] ?? '') : '';
+  return new Set([...script.matchAll(/echo ([\w.-]+) >&2/g)].map((m) => m[1] ?? ''));
 }

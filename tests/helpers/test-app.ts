@@ -4,6 +4,8 @@ import memoryDriver from 'unstorage/drivers/memory';
 import { Auth } from '../../src/core/auth/auth.js';
 import { authSettings, type AuthSettings } from '../../src/core/auth/settings.js';
 import type { ComposePort } from '../../src/core/compose/port.js';
+import type { ProjectFiles } from '../../src/core/compose/project-files.js';
+import { ComposeService } from '../../src/core/compose/service.js';
 import { loadConfig } from '../../src/core/config/load.js';
 import type { FullDockerPort } from '../../src/core/docker/port.js';
 import { AppError, ErrorCode } from '../../src/core/errors.js';
@@ -44,6 +46,8 @@ export interface TestAppOptions {
   settings?: Partial<AuthSettings>;
   getClientAddress?: (c: Context) => string | undefined;
   compose?: ComposePort;
+  /** The APP_PATH folder adapter for compose projects (none: APP_PATH unset). */
+  composeFiles?: ProjectFiles;
 }
 
 /**
@@ -66,7 +70,9 @@ export function testApp(docker: FullDockerPort, opts: TestAppOptions = {}) {
     docker, updater, compose: opts.compose ?? null, scanner, history, config, credentials: config.registry.auth, logger, clock,
     updaterOptions: { settleMs: config.derived.settleMs, pollMs: 100 },
   });
-  const deps: AppDeps = { config, docker, inventory, scanner, updates, history, auth, getClientAddress: opts.getClientAddress ?? testPeer, store, logger, clock, version: 'test' };
+  const noCompose = new Proxy({}, { get: () => () => { throw new AppError(ErrorCode.DockerError, 'no compose port in this test'); } }) as ComposePort;
+  const compose = new ComposeService({ compose: opts.compose ?? noCompose, files: opts.composeFiles ?? null, docker, scanner, logger });
+  const deps: AppDeps = { config, docker, inventory, scanner, updates, compose, history, auth, getClientAddress: opts.getClientAddress ?? testPeer, store, logger, clock, version: 'test' };
   const app = createApp(deps);
 
   let token: Promise<string> | undefined;
@@ -83,5 +89,5 @@ export function testApp(docker: FullDockerPort, opts: TestAppOptions = {}) {
     headers.set('authorization', `Bearer ${await token}`);
     return app.request(path, { ...init, headers });
   };
-  return { app, request, store, config, scanner, auth, deps, settings, updater, updates };
+  return { app, request, store, config, scanner, auth, deps, settings, updater, updates, compose };
 }

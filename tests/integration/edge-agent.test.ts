@@ -245,6 +245,45 @@ describe('split deployment: Worker in workerd + agent', () => {
     }
   });
 
+  it('streams a container\'s logs and the engine\'s events through the agent, over the Worker\'s WebSockets', async () => {
+    const talk = `${run}-talk`;
+    await docker(dockerHost, ['run', '-d', '--network', 'none', '--name', talk, `${repo}-app:latest`, 'sh', '-c', 'echo one; echo two; exec sleep 3600']);
+    /** Opens a WebSocket route of the Worker and collects its frames until `done` says so. */
+    const frames = (path: string, done: (f: any) => boolean, onOpen?: (ws: WebSocket) => void) => new Promise<any[]>((resolve, reject) => {
+      const ws = new WebSocket(`${worker.url.replace('http', 'ws')}${path}`, { headers: { authorization: `Bearer ${token}` } });
+      const got: any[] = [];
+      const timer = setTimeout(() => {
+        ws.terminate();
+        reject(new Error(`no awaited frame on ${path}; got ${JSON.stringify(got)}`));
+      }, 30_000);
+      ws.on('open', () => onOpen?.(ws));
+      ws.on('message', (d) => {
+        const f = JSON.parse(d.toString()) as { type: string };
+        got.push(f);
+        if (done(f)) {
+          clearTimeout(timer);
+          ws.close();
+          resolve(got);
+        }
+      });
+      ws.on('unexpected-response', (_q, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
+      ws.on('error', reject);
+    });
+    try {
+      const logs = await frames(`/api/containers/${talk}/logs/ws?tail=10&follow=1&host=${h1}`, (f) => f.type === 'line' && f.text === 'two');
+      expect(logs.filter((f) => f.type === 'line').map((f) => f.text)).toEqual(['one', 'two']);
+      // SIGWINCH changes nothing in the container, but the engine reports a "kill" event; sent
+      // until one arrives, since the agent subscribes a moment after the socket opens.
+      let poke: ReturnType<typeof setInterval> | undefined;
+      const events = await frames(`/api/events/ws?host=${h1}`, (f) => f.type === 'event' && f.event.name === talk && f.event.action === 'kill', () => {
+        poke = setInterval(() => void dockerQuiet(dockerHost, ['kill', '-s', 'WINCH', talk]), 500);
+      }).finally(() => clearInterval(poke));
+      expect(events.at(-1).event).toMatchObject({ type: 'container', action: 'kill', name: talk });
+    } finally {
+      await dockerQuiet(dockerHost, ['rm', '-f', talk]);
+    }
+  });
+
   it('updates a container through the agent (pull streamed with credit, recreate, history kept per host)', async () => {
     const newId = await docker(dockerHost, ['image', 'inspect', '--format', '{{.Id}}', `${repo}-stale:latest`]);
     const res = await api<{ result: string; newImageId: string; name: string }>(`/api/containers/${run}-stale/update?host=${h1}`, { method: 'POST' });

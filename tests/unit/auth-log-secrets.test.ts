@@ -87,9 +87,9 @@ describe('no secret ever reaches a log', () => {
 
     const ticket = String((await post(t, '/api/v1/auth/ws-ticket', {}, bearer(full2))).body.data.ticket);
     keep('ws ticket', ticket);
-    await t.app.request(`/api/shell/ws?ticket=${ticket}`, { headers: { upgrade: 'websocket', host: SITE.host, origin: 'https://evil.example.net' } });
-    await t.app.request(`/api/shell/ws?ticket=${ticket}`, { headers: { upgrade: 'websocket', host: SITE.host, origin: SITE.origin } });
-    await t.app.request(`/api/shell/ws?ticket=${ticket}`, { headers: { upgrade: 'websocket', host: SITE.host, origin: SITE.origin } });
+    await t.app.request(`/api/test/ws-probe?ticket=${ticket}`, { headers: { upgrade: 'websocket', host: SITE.host, origin: 'https://evil.example.net' } });
+    await t.app.request(`/api/test/ws-probe?ticket=${ticket}`, { headers: { upgrade: 'websocket', host: SITE.host, origin: SITE.origin } });
+    await t.app.request(`/api/test/ws-probe?ticket=${ticket}`, { headers: { upgrade: 'websocket', host: SITE.host, origin: SITE.origin } });
     await get(t, '/api/containers', bearer(`${full2}x`));
     expect((await post(t, '/api/v1/auth/logout', {}, bearer(full1))).status).toBe(200);
     await get(t, '/api/containers', bearer(full1));

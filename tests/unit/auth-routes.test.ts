@@ -52,7 +52,7 @@ describe('which routes need which token', () => {
       tried++;
     }
     expect(tried).toBeGreaterThan(4);
-    const ws = await t.app.request('/api/shell/ws', { headers: { upgrade: 'websocket', origin: 'http://localhost', host: 'localhost', ...bearer(temp) } });
+    const ws = await t.app.request('/api/test/ws-probe', { headers: { upgrade: 'websocket', origin: 'http://localhost', host: 'localhost', ...bearer(temp) } });
     expect(ws.status).toBe(401);
     // ... while the 2FA routes take it.
     expect((await get(t, '/api/v1/2fa/status', bearer(temp))).status).toBe(200);
@@ -85,7 +85,7 @@ describe('which routes need which token', () => {
 describe('WebSocket upgrades', () => {
   const t = authApp();
   const upgrade = (query: string, headers: Record<string, string>) =>
-    t.app.request(`/api/shell/ws${query}`, { headers: { upgrade: 'websocket', connection: 'Upgrade', host: 'docker.example.com', ...headers } });
+    t.app.request(`/api/test/ws-probe${query}`, { headers: { upgrade: 'websocket', connection: 'Upgrade', host: 'docker.example.com', ...headers } });
 
   it('a ticket opens one WebSocket, once', async () => {
     const token = await loginToken(t);
@@ -132,12 +132,12 @@ describe('WebSocket upgrades', () => {
     const t2 = authApp({ settings: { allowedOrigins: ['https://ui.example.org'] } });
     const token = await loginToken(t2);
     const up = (headers: Record<string, string>, peer?: string) =>
-      t2.app.request('/api/shell/ws', { headers: { upgrade: 'websocket', host: 'internal:8080', ...bearer(token), ...headers } }, peer ? { peer } : undefined);
+      t2.app.request('/api/test/ws-probe', { headers: { upgrade: 'websocket', host: 'internal:8080', ...bearer(token), ...headers } }, peer ? { peer } : undefined);
     expect((await up({ origin: 'https://ui.example.org' })).status).toBe(200);
     expect((await up({ origin: 'https://docker.example.com', 'x-forwarded-host': 'docker.example.com' })).status).toBe(403);
     const proxied = authApp({ settings: { trustedProxies: [{ bytes: Uint8Array.of(10, 0, 0, 0), prefix: 8 }] } });
     const ptoken = await loginToken(proxied);
-    const viaProxy = await proxied.app.request('/api/shell/ws', { headers: { upgrade: 'websocket', host: 'internal:8080', origin: 'https://docker.example.com', 'x-forwarded-host': 'docker.example.com', ...bearer(ptoken) } }, { peer: '10.1.2.3' });
+    const viaProxy = await proxied.app.request('/api/test/ws-probe', { headers: { upgrade: 'websocket', host: 'internal:8080', origin: 'https://docker.example.com', 'x-forwarded-host': 'docker.example.com', ...bearer(ptoken) } }, { peer: '10.1.2.3' });
     expect(viaProxy.status).toBe(200);
   });
 });

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { AppError, ErrorCode } from '../../src/core/errors.js';
 import { formatImageRef, type ImageRef } from '../../src/core/image-ref.js';
-import type { ImageChecker } from '../../src/core/scanner.js';
+import { REFS_KEY, type ImageChecker } from '../../src/core/scanner.js';
+import { createStorage } from 'unstorage';
+import memoryDriver from 'unstorage/drivers/memory';
 import { MemoryDocker } from '../helpers/memory-docker.js';
 import { testApp } from '../helpers/test-app.js';
 
@@ -139,6 +141,46 @@ describe('scanner', () => {
     expect(events.indexOf('prepare r.io/c:latest')).toBeGreaterThan(events.lastIndexOf('inspect end'));
     expect(events.indexOf('check r.io/c:latest')).toBeGreaterThan(events.indexOf('prepare r.io/c:latest'));
     expect(events.indexOf('check r.io/a:latest')).toBeGreaterThan(events.indexOf('prepare r.io/a:latest,r.io/b:latest'));
+  });
+});
+
+describe('scanner after a restart', () => {
+  it('warms the token for the references the last scan checked while the engine is still listing', async () => {
+    const store = createStorage({ driver: memoryDriver() });
+    const first = recordingChecker(0);
+    await testApp(host(), { checker: first.checker, store }).scanner.scan();
+    expect(await store.getItem(REFS_KEY)).toEqual(['r.io/a:latest', 'r.io/b:latest']);
+
+    // A restarted server: same store, fresh scanner; the container list is held until a
+    // prepare has started (or 1 s, so a scanner that waits for the list fails instead of hanging).
+    const events: string[] = [];
+    let release!: () => void;
+    const prepared = new Promise<void>((r) => (release = r));
+    class SlowList extends MemoryDocker {
+      override async listContainers(q: { all: boolean }) {
+        await Promise.race([prepared, new Promise((r) => setTimeout(r, 1000))]);
+        events.push('list end');
+        return super.listContainers(q);
+      }
+    }
+    const docker = new SlowList();
+    for (const [id, img] of host().images) docker.images.set(id, img);
+    for (const [id, c] of host().containers) docker.containers.set(id, c);
+    // A container on a reference the last scan did not check gets its own warm-up.
+    docker.addImage({ id: sha('5'), repoTags: ['r.io/new:latest'], repoDigests: [`r.io/new@${sha('e')}`] });
+    docker.addContainer({ id: 'n1', name: 'n1', image: 'r.io/new:latest', imageId: sha('5') });
+    const checker: ImageChecker = {
+      prepare: async (refs) => {
+        events.push(`prepare ${refs.map(formatImageRef).sort().join(',')}`);
+        release();
+      },
+      check: async () => ({ status: 'UpToDate', remoteDigest: sha('f') }),
+    };
+    const report = await testApp(docker, { checker, store }).scanner.scan();
+    expect(report.counts.UpToDate).toBe(4);
+    expect(events.filter((e) => e !== 'list end')).toEqual(['prepare r.io/a:latest,r.io/b:latest', 'prepare r.io/new:latest']);
+    expect(events.indexOf('prepare r.io/a:latest,r.io/b:latest')).toBeLessThan(events.indexOf('list end'));
+    expect(await store.getItem(REFS_KEY)).toEqual(['r.io/a:latest', 'r.io/b:latest', 'r.io/new:latest']);
   });
 });
 

@@ -1,4 +1,4 @@
-import { describeDockerLifecycle } from '../helpers/docker-port-contract.js';
+import { describeDockerLifecycle, describeDockerStreams } from '../helpers/docker-port-contract.js';
 import { MemoryDocker } from '../helpers/memory-docker.js';
 
 const docker = new MemoryDocker();
@@ -20,4 +20,11 @@ describeDockerLifecycle('in-memory fake', () => ({
     return `scratch:${n}`;
   },
   name: (prefix) => `${prefix}-${++n}`,
+}));
+
+describeDockerStreams('in-memory fake', () => ({
+  port: docker,
+  image: 'app:1',
+  name: (prefix) => `${prefix}-${++n}`,
+  openStreams: () => docker.eventStreams.size + docker.logFollowers.size,
 }));

@@ -1,12 +1,18 @@
 import Docker from 'dockerode';
+import type { Readable } from 'node:stream';
+import { Channel, lazyIterable } from '../../core/channel.js';
 import { AppError, ErrorCode } from '../../core/errors.js';
 import type {
   ContainerCreateBody,
   ContainerDetails,
   ContainerInspect,
   ContainerSummary,
+  DockerEvent,
   DockerLifecyclePort,
   DockerPort,
+  DockerStreamPort,
+  LogLine,
+  LogStreamOptions,
   EndpointSettings,
   EngineInfo,
   ImageDetails,
@@ -38,8 +44,14 @@ interface ModemError {
  * objects never leave this file. The API version is negotiated once: the lower of the engine's
  * and MAX_API_VERSION (an engine refuses clients pinned below its minimum, so never pin lower).
  */
-export class DockerodePort implements DockerPort, DockerLifecyclePort {
+export class DockerodePort implements DockerPort, DockerLifecyclePort, DockerStreamPort {
   private client: Promise<{ docker: Docker; apiVersion: string }> | null = null;
+  private streams = 0;
+
+  /** Engine responses being streamed right now (logs, events): each one's socket is still open. */
+  get activeStreams(): number {
+    return this.streams;
+  }
 
   constructor(private readonly host: string) {}
 
@@ -273,6 +285,81 @@ export class DockerodePort implements DockerPort, DockerLifecyclePort {
     await this.dial(`removing image ${idOrRef}`, { method: 'DELETE', path: `/images/${safe('image', idOrRef)}`, query: { force: opts.force === true, noprune: false } });
   }
 
+  // ---- streams (DockerStreamPort): the engine's response is read as it comes and destroyed
+  // when the consumer stops iterating.
+
+  streamLogs(id: string, opts: LogStreamOptions): AsyncIterable<LogLine> {
+    const what = `streaming the logs of container ${id}`;
+    return lazyIterable(async () => {
+      const path = `/containers/${safe('container', id)}`;
+      const info = await this.dial<ContainerInspect>(what, { method: 'GET', path: `${path}/json` });
+      const tail = opts.tail === undefined ? 'all' : String(Math.max(0, Math.floor(opts.tail)));
+      const stream = await this.dial<Readable>(what, {
+        method: 'GET', path: `${path}/logs`, stream: true,
+        query: { stdout: true, stderr: true, follow: opts.follow === true, timestamps: opts.timestamps === true, tail },
+      });
+      const lines = new LogLineSplitter(info.Config.Tty === true, opts.timestamps === true);
+      return this.channelOver(stream, what, (chunk, push) => lines.feed(chunk, push), (push) => lines.flush(push));
+    });
+  }
+
+  events(opts: { types?: string[] } = {}): AsyncIterable<DockerEvent> {
+    const what = 'reading the engine\'s event stream';
+    return lazyIterable(async () => {
+      const query: Record<string, string> = opts.types?.length ? { filters: JSON.stringify({ type: opts.types }) } : {};
+      const stream = await this.dial<Readable>(what, { method: 'GET', path: '/events', query, stream: true });
+      const decoder = new TextDecoder();
+      let pending = '';
+      const parse = (line: string, push: (e: DockerEvent) => void): void => {
+        if (!line.trim()) return;
+        const ev = toDockerEvent(JSON.parse(line) as EngineEvent);
+        if (ev) push(ev);
+      };
+      return this.channelOver<DockerEvent>(
+        stream, what,
+        (chunk, push) => {
+          pending += decoder.decode(chunk, { stream: true });
+          const parts = pending.split('\n');
+          pending = parts.pop() ?? '';
+          for (const line of parts) parse(line, push);
+        },
+        (push) => parse(pending, push),
+      );
+    });
+  }
+
+  /**
+   * A channel fed by an engine response: paused while 256 items wait unread (back-pressure up to
+   * the engine), destroyed when the consumer stops, an error of the response ends it as an AppError.
+   */
+  private channelOver<T>(stream: Readable, what: string, feed: (chunk: Buffer, push: (v: T) => void) => void, flush: (push: (v: T) => void) => void): Channel<T> {
+    const ch: Channel<T> = new Channel<T>({
+      highWaterMark: 256,
+      onFull: () => stream.pause(),
+      onDrain: () => stream.resume(),
+      onClose: () => stream.destroy(),
+    });
+    const push = (v: T): void => ch.push(v);
+    this.streams++;
+    stream.once('close', () => this.streams--);
+    stream.on('data', (chunk: Buffer | string) => {
+      try {
+        feed(typeof chunk === 'string' ? Buffer.from(chunk) : chunk, push);
+      } catch (err) {
+        ch.end(new AppError(ErrorCode.DockerError, `${what}: the engine sent data that could not be read (${String(err)})`));
+        stream.destroy();
+      }
+    });
+    stream.once('end', () => {
+      flush(push);
+      ch.end();
+    });
+    stream.once('error', (err) => ch.end(this.wrap(what, err)));
+    // Destroyed without 'end' (the engine went away): the consumer must not wait for ever.
+    stream.once('close', () => ch.end(ch.done ? undefined : new AppError(ErrorCode.DockerError, `${what}: the engine closed the stream`)));
+    return ch;
+  }
+
   private async nullOn404<T>(p: Promise<T>): Promise<T | null> {
     try {
       return await p;
@@ -353,4 +440,101 @@ function demultiplex(raw: Buffer): string {
     at += 8 + size;
   }
   return Buffer.concat(parts).toString('utf8');
+}
+
+interface EngineEvent {
+  Type?: string;
+  Action?: string;
+  status?: string;
+  id?: string;
+  Actor?: { ID?: string; Attributes?: Record<string, string> | null };
+  time?: number;
+  timeNano?: number;
+}
+
+function toDockerEvent(e: EngineEvent): DockerEvent | null {
+  const type = e.Type;
+  const action = e.Action ?? e.status;
+  if (!type || !action) return null;
+  const attributes = e.Actor?.Attributes ?? {};
+  const ms = e.timeNano !== undefined ? Math.floor(e.timeNano / 1e6) : (e.time ?? 0) * 1000;
+  return { type, action, id: e.Actor?.ID ?? e.id ?? '', name: attributes.name ?? '', time: new Date(ms).toISOString(), attributes: { ...attributes } };
+}
+
+/** Longest line kept whole; a longer one is cut into pieces of this size (a log without newlines must not grow memory). */
+const MAX_LINE = 64 * 1024;
+
+/**
+ * Turns the engine's log stream into lines. Without a TTY the engine frames the output
+ * ([stream, 0, 0, 0, size (4 bytes BE)] then the payload) and frames may be split across
+ * chunks; with a TTY the bytes come raw, all on stdout.
+ */
+export class LogLineSplitter {
+  private header = Buffer.alloc(0);
+  private frame: { kind: 'stdout' | 'stderr'; left: number } | null = null;
+  private readonly partial = { stdout: '', stderr: '' };
+  private readonly decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
+
+  constructor(
+    private readonly tty: boolean,
+    private readonly timestamps: boolean,
+  ) {}
+
+  feed(chunk: Buffer, push: (line: LogLine) => void): void {
+    if (this.tty) return this.text('stdout', chunk, push);
+    let at = 0;
+    while (at < chunk.length) {
+      if (!this.frame) {
+        const need = 8 - this.header.length;
+        this.header = Buffer.concat([this.header, chunk.subarray(at, at + need)]);
+        at += Math.min(need, chunk.length - at);
+        if (this.header.length < 8) return;
+        const kind = this.header[0] === 2 ? 'stderr' : 'stdout';
+        this.frame = { kind, left: this.header.readUInt32BE(4) };
+        this.header = Buffer.alloc(0);
+        if (this.frame.left === 0) this.frame = null;
+        continue;
+      }
+      const take = Math.min(this.frame.left, chunk.length - at);
+      this.text(this.frame.kind, chunk.subarray(at, at + take), push);
+      at += take;
+      this.frame.left -= take;
+      if (this.frame.left === 0) this.frame = null;
+    }
+  }
+
+  /** The end of the stream: a last line without a newline is still a line. */
+  flush(push: (line: LogLine) => void): void {
+    for (const kind of ['stdout', 'stderr'] as const) {
+      const rest = this.partial[kind] + this.decoders[kind].decode();
+      this.partial[kind] = '';
+      if (rest) this.emit(kind, rest, push);
+    }
+  }
+
+  private text(kind: 'stdout' | 'stderr', bytes: Buffer, push: (line: LogLine) => void): void {
+    let text = this.partial[kind] + this.decoders[kind].decode(bytes, { stream: true });
+    let nl: number;
+    while ((nl = text.indexOf('\n')) !== -1) {
+      this.emit(kind, text.slice(0, nl), push);
+      text = text.slice(nl + 1);
+    }
+    while (text.length > MAX_LINE) {
+      this.emit(kind, text.slice(0, MAX_LINE), push);
+      text = text.slice(MAX_LINE);
+    }
+    this.partial[kind] = text;
+  }
+
+  private emit(kind: 'stdout' | 'stderr', raw: string, push: (line: LogLine) => void): void {
+    let text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (this.timestamps) {
+      const space = text.indexOf(' ');
+      if (space > 0 && /^\d{4}-\d{2}-\d{2}T/.test(text)) {
+        push({ stream: kind, ts: text.slice(0, space), text: text.slice(space + 1) });
+        return;
+      }
+    }
+    push({ stream: kind, text });
+  }
 }

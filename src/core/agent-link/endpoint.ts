@@ -10,7 +10,7 @@
  */
 import { AppError, ErrorCode, describeError } from '../errors.js';
 import { parseArgs } from './ops.js';
-import { FrameError, INITIAL_CREDIT, MAX_CREDIT, type CallOp, type Frame, type FrameOf, type StreamOp, type Unsequenced } from './protocol.js';
+import { FrameError, INITIAL_CREDIT, MAX_CREDIT, STREAM_OPS, type CallOp, type Frame, type FrameOf, type StreamOp, type Unsequenced } from './protocol.js';
 
 export type SendFrame = (frame: Unsequenced) => void;
 
@@ -43,7 +43,7 @@ interface PendingStream {
   done: boolean;
   error: AppError | null;
   wake: (() => void) | null;
-  timer: ReturnType<typeof setTimeout>;
+  timer: ReturnType<typeof setTimeout> | undefined;
 }
 
 export interface CallOptions {
@@ -94,7 +94,8 @@ export class LinkRequester {
         const id = nextId();
         const s: PendingStream = {
           items: [], outstanding: INITIAL_CREDIT, consumed: 0, done: false, error: null, wake: null,
-          timer: setTimeout(() => self.fail(id, new AppError(ErrorCode.HostOffline, `the agent did not finish ${op} within ${Math.round(opts.timeoutMs / 1000)} s`, { op, reason: 'timeout' })), opts.timeoutMs),
+          // A live stream (follow) has no overall time limit: it ends when either side stops or the link drops.
+          timer: opts.timeoutMs > 0 ? setTimeout(() => self.fail(id, new AppError(ErrorCode.HostOffline, `the agent did not finish ${op} within ${Math.round(opts.timeoutMs / 1000)} s`, { op, reason: 'timeout' })), opts.timeoutMs) : undefined,
         };
         self.streams.set(id, s);
         self.send({ t: 'open', id, op, args, credit: INITIAL_CREDIT, ...(opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey } : {}) });
@@ -262,7 +263,7 @@ export class LinkResponder {
 
   private async runCall(frame: FrameOf<'req'>): Promise<void> {
     const op = frame.op as CallOp;
-    if (op === ('pullImage' as string)) {
+    if ((STREAM_OPS as readonly string[]).includes(op)) {
       this.safeSend({ t: 'err', id: frame.id, code: ErrorCode.BadRequest, msg: `${frame.op} is a stream: open it, do not call it` });
       return;
     }
@@ -300,7 +301,7 @@ export class LinkResponder {
 
   private async runStream(frame: FrameOf<'open'>): Promise<void> {
     const op = frame.op as StreamOp;
-    if (op !== 'pullImage') {
+    if (!(STREAM_OPS as readonly string[]).includes(op)) {
       this.safeSend({ t: 'err', id: frame.id, code: ErrorCode.BadRequest, msg: `${frame.op} is not a stream: call it` });
       return;
     }

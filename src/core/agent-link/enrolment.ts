@@ -93,7 +93,7 @@ export interface AgentKeyFile {
 export async function generateAgentKey(): Promise<AgentKeyFile> {
   type Key = Parameters<typeof crypto.subtle.exportKey>[1];
   const pair = (await crypto.subtle.generateKey(ECDSA, true, ['sign', 'verify'])) as { privateKey: Key; publicKey: Key };
-  const privateJwk = (await crypto.subtle.exportKey('jwk', pair.privateKey)) as Record<string, unknown>;
+  const privateJwk = (await crypto.subtle.exportKey('jwk', pair.privateKey)) as unknown as Record<string, unknown>;
   const publicKey = toBase64Url(new Uint8Array((await crypto.subtle.exportKey('raw', pair.publicKey)) as ArrayBuffer));
   return { kind: 'watch-docker-agent-key', privateJwk, publicKey };
 }

@@ -43,6 +43,10 @@ export const OP_ARGS = {
   registryCheck: v.tuple([ImageRefSchema, LocalImageSchema]),
   registryForget: v.tuple([ImageRefSchema]),
   pullImage: v.tuple([Str, v.optional(v.strictObject({ auth: v.optional(Auth) }))]),
+  streamLogs: v.tuple([Str, v.strictObject({
+    tail: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(100_000))), follow: v.optional(v.boolean()), timestamps: v.optional(v.boolean()),
+  })]),
+  events: v.tuple([v.optional(v.strictObject({ types: v.optional(v.pipe(v.array(v.pipe(v.string(), v.maxLength(32))), v.maxLength(16))) }))]),
 } satisfies Record<Op, v.GenericSchema>;
 
 /** The validated arguments of an operation, or an error message naming what was wrong. */

@@ -31,7 +31,7 @@ export const CALL_OPS = [
   'registryPrepare', 'registryCheck', 'registryForget',
 ] as const;
 /** Operations answered with a stream of items. */
-export const STREAM_OPS = ['pullImage'] as const;
+export const STREAM_OPS = ['pullImage', 'streamLogs', 'events'] as const;
 export const OPS = [...CALL_OPS, ...STREAM_OPS] as const;
 export type CallOp = (typeof CALL_OPS)[number];
 export type StreamOp = (typeof STREAM_OPS)[number];

@@ -5,8 +5,8 @@
  * so a dead host never makes a request hang.
  */
 import type {
-  ContainerCreateBody, ContainerDetails, ContainerInspect, ContainerSummary, EndpointSettings, EngineInfo,
-  FullDockerPort, ImageDetails, ImageInspect, ImageSummary, PullEvent, RegistryAuth,
+  ContainerCreateBody, ContainerDetails, ContainerInspect, ContainerSummary, DockerEvent, EndpointSettings, EngineInfo,
+  FullDockerPort, ImageDetails, ImageInspect, ImageSummary, LogLine, LogStreamOptions, PullEvent, RegistryAuth,
 } from '../docker/port.js';
 import { randomId } from '../auth/encoding.js';
 import type { ImageRef } from '../image-ref.js';
@@ -68,6 +68,13 @@ export class RemoteDockerPort implements FullDockerPort {
   }
   pullImage(ref: string, opts?: { auth?: RegistryAuth }): AsyncIterable<PullEvent> {
     return this.link.stream('pullImage', [ref, ...(opts ? [opts] : [])], { timeoutMs: this.timeouts.pullMs, idempotencyKey: randomId(12) }) as AsyncIterable<PullEvent>;
+  }
+  streamLogs(id: string, opts: LogStreamOptions): AsyncIterable<LogLine> {
+    const args = { ...(opts.tail !== undefined ? { tail: opts.tail } : {}), ...(opts.follow ? { follow: true } : {}), ...(opts.timestamps ? { timestamps: true } : {}) };
+    return this.link.stream('streamLogs', [id, args], { timeoutMs: opts.follow ? 0 : this.timeouts.pullMs }) as AsyncIterable<LogLine>;
+  }
+  events(opts?: { types?: string[] }): AsyncIterable<DockerEvent> {
+    return this.link.stream('events', opts?.types ? [{ types: opts.types }] : [], { timeoutMs: 0 }) as AsyncIterable<DockerEvent>;
   }
   createContainer(name: string, body: ContainerCreateBody): Promise<{ id: string; warnings: string[] }> {
     return this.call('createContainer', [name, body]);

@@ -23,7 +23,11 @@ export type AuditEventName =
   | 'webhook.accepted'
   | 'webhook.rejected'
   | 'host.created'
-  | 'host.revoked';
+  | 'host.revoked'
+  | 'shell.start'
+  | 'shell.end'
+  | 'shell.input'
+  | 'shell.refused';
 
 /**
  * One audit record. Only names, addresses and outcomes: the type has no field for a secret,
@@ -37,6 +41,14 @@ export interface AuditEvent {
   method?: string;
   reason?: string;
   path?: string;
+  /**
+   * Web shell: the session, the container (none: the host), a line typed into it (not one typed
+   * at a prompt with echo off, where the host shell can tell: see README, Web shell), the length.
+   */
+  session?: string;
+  container?: string;
+  line?: string;
+  durationMs?: number;
 }
 
 export const AUDIT_KEY = 'auth:audit:recent';

@@ -278,5 +278,49 @@ export interface DockerLifecyclePort {
   removeImage(idOrRef: string, opts?: { force?: boolean }): Promise<void>;
 }
 
-/** A port that can also replace containers: what the updater and the agent relay need. */
-export type FullDockerPort = DockerPort & DockerLifecyclePort;
+/** One line of a container's output. */
+export interface LogLine {
+  stream: 'stdout' | 'stderr';
+  /** The line without its newline. A TTY container's output is all stdout, as the engine sends it. */
+  text: string;
+  /** ISO 8601 with the engine's precision, when asked for timestamps. */
+  ts?: string;
+}
+
+export interface LogStreamOptions {
+  /** Only the last N lines of what is already there (default: all). */
+  tail?: number;
+  /** Keep the stream open and send new lines as they come. */
+  follow?: boolean;
+  timestamps?: boolean;
+}
+
+/** One message of the engine's event stream, as plain data. */
+export interface DockerEvent {
+  /** container | image | network | volume | … */
+  type: string;
+  /** create | start | die | stop | destroy | rename | health_status: healthy | … */
+  action: string;
+  /** The object's ID (container ID for container events). */
+  id: string;
+  /** The object's name where the engine gives one (a container's name without the slash). */
+  name: string;
+  /** ISO 8601, from the engine's nanosecond time. */
+  time: string;
+  attributes: Record<string, string>;
+}
+
+/**
+ * Live streams. Each is an AsyncIterable of plain data; a consumer that stops iterating (a
+ * `for await` that breaks, i.e. `return()`) makes the implementation release the engine request
+ * at once, also while it waits for the next line.
+ */
+export interface DockerStreamPort {
+  /** A container's output line by line (stdout and stderr demultiplexed). NotFound when it does not exist. */
+  streamLogs(id: string, opts: LogStreamOptions): AsyncIterable<LogLine>;
+  /** The engine's event stream from now on, optionally only some object types. */
+  events(opts?: { types?: string[] }): AsyncIterable<DockerEvent>;
+}
+
+/** A port that can also replace containers and stream: what the updater, the handlers and the agent relay need. */
+export type FullDockerPort = DockerPort & DockerLifecyclePort & DockerStreamPort;

@@ -1,0 +1,33 @@
+/**
+ * The terminal port: pseudo-terminal sessions as plain data, so the same calls can travel to an
+ * agent on the host. A session is named by its id; its output is an AsyncIterable that ends
+ * after the `exit` item; stopping the iteration does not end the session, `kill` does.
+ * Implementation: node-pty on the host (src/agent/node-pty-terminal.ts).
+ */
+
+/** What to run. The implementation decides the program: the host's `$SHELL` (or /bin/sh), or `docker exec -it <id> sh`. */
+export type TerminalTarget = { kind: 'host' } | { kind: 'container'; container: string };
+
+export interface TerminalSpec {
+  target: TerminalTarget;
+  cols: number;
+  rows: number;
+}
+
+export type TerminalOutput = { type: 'data'; data: string } | { type: 'exit'; code: number; signal?: number };
+
+export interface TerminalPort {
+  /** Starts a session: `TERM=xterm-256color`, UTF-8 locale. */
+  open(spec: TerminalSpec): Promise<{ id: string; pid: number; command: string }>;
+  /** The session's output (UTF-8 text), then one `exit` item. One consumer per session. */
+  output(id: string): AsyncIterable<TerminalOutput>;
+  write(id: string, data: string): Promise<void>;
+  resize(id: string, cols: number, rows: number): Promise<void>;
+  /**
+   * True when the program reading the terminal has echo off in canonical mode (a password
+   * prompt): the input line is then not written to the audit log. Undefined where it cannot tell.
+   */
+  inputHidden?(id: string): Promise<boolean>;
+  /** Ends the session and every process it started (its whole session, not only the shell). */
+  kill(id: string): Promise<void>;
+}

@@ -1,0 +1,278 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bed } from '../helpers/bed.js';
+import { launchChromium, type Browser } from '../helpers/browser.js';
+import { docker, dockerQuiet } from '../helpers/docker-cli.js';
+import { buildImage, pushImage } from '../helpers/images.js';
+import { expectAccessible, shoot, startUiServer, type UiServer } from '../helpers/ui.js';
+
+/**
+ * The web UI in real Chromium against the real server and engine: the containers page with
+ * real statuses, an update clicked in the page, live changes, images, history, compose
+ * created in the editor, the host terminal, machine tokens, languages and themes; axe-core
+ * on every page and screenshots at 1280 and 390 px.
+ */
+
+const host = bed().dockerHost;
+const run = `wdui-${process.pid}-${Math.random().toString(36).slice(2, 7)}`;
+const selector = `wdui.run=${run}`;
+const repoA = `${bed().regPlain}/wdui/${run}-a`;
+const repoB = `${bed().regPlain}/wdui/${run}-b`;
+const gone = `127.0.0.1:5009/wdui/${run}-gone:latest`;
+const names = { upd: `${run}-upd`, ok: `${run}-ok`, skip: `${run}-skip`, err: `${run}-err` };
+const project = `${run}-stack`.replace(/[^a-z0-9_-]/g, '');
+const PASSWORD = 'ui-app-test-password-1';
+
+describe('web UI: containers, update, images, compose, terminal, settings', () => {
+  let server: UiServer;
+  let browser: Browser;
+  let page: Page;
+  let appPath = '';
+
+  const row = (name: string) => page.locator(`tr[data-name="${name}"]`);
+  const nav = (label: string) => page.getByRole('navigation', { name: 'Main navigation' }).getByRole('link', { name: label, exact: true });
+
+  beforeAll(async () => {
+    const runIt = (name: string, image: string, extra: string[] = [], cmd: string[] = []) =>
+      docker(host, ['run', '-d', '--network', 'none', '--stop-timeout', '1', '--name', name, '--label', selector, ...extra, image, ...cmd]);
+    for (const repo of [repoA, repoB]) {
+      await buildImage(host, `${repo}:latest`);
+      await pushImage(host, `${repo}:latest`);
+    }
+    await buildImage(host, gone);
+    await runIt(names.upd, `${repoA}:latest`);
+    await runIt(names.ok, `${repoB}:latest`, [], ['sh', '-c', 'echo wdui-log-line; exec sleep 3600']);
+    await runIt(names.skip, `${repoB}:latest`, ['--label', 'watchdocker.skip=true']);
+    // A local build, forced to be checked, against a registry address nothing listens on.
+    await runIt(names.err, gone, ['--label', 'watchdocker.force=true']);
+    // A new image under repo A's tag: its container has an update.
+    await buildImage(host, `${repoA}:latest`);
+    await pushImage(host, `${repoA}:latest`);
+
+    appPath = mkdtempSync(join(tmpdir(), 'wdui-apps-'));
+    server = await startUiServer({
+      USER_PASSWORD: PASSWORD,
+      IS_OPEN_DOCKER_SHELL: 'true',
+      APP_PATH: appPath,
+      WATCH_POLICY_ONLY_LABELS: selector,
+      WATCH_UPDATE_SETTLE_TIME: '1s',
+      WATCH_SCAN_INITIAL_SCAN_ON_START: 'false',
+    });
+    browser = await launchChromium();
+    page = await browser.context.newPage();
+    page.setDefaultTimeout(15_000);
+    // The UI follows the browser's language until one is picked; this file starts in English.
+    await page.addInitScript("if (!localStorage.getItem('wd.lang')) localStorage.setItem('wd.lang', 'en')");
+    await page.goto(`${server.base}/`);
+    await page.getByLabel('User name').fill('admin');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Containers' }).waitFor();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    await dockerQuiet(host, ['compose', '-p', project, 'down', '--remove-orphans', '-t', '1']);
+    const ids = await docker(host, ['ps', '-aq', '--filter', `label=${selector}`]).catch(() => '');
+    for (const id of ids.split('\n').filter(Boolean)) await dockerQuiet(host, ['rm', '-f', id]);
+    await dockerQuiet(host, ['rmi', '-f', `${repoA}:latest`, `${repoB}:latest`, gone]);
+    if (appPath) rmSync(appPath, { recursive: true, force: true });
+  });
+
+  it('shows the containers with their statuses after "Scan now"', async () => {
+    await page.getByRole('searchbox', { name: 'Search name, image or project' }).fill(run);
+    await row(names.upd).waitFor();
+    await page.getByRole('button', { name: 'Scan now' }).click();
+    await page.getByText(/^Scan finished: \d+ containers checked\.$/).waitFor({ timeout: 30_000 });
+    await page.locator(`tr[data-name="${names.upd}"][data-status="UpdateAvailable"]`).waitFor();
+    expect(await row(names.ok).getAttribute('data-status')).toBe('UpToDate');
+    expect(await row(names.skip).getAttribute('data-status')).toBe('Skipped');
+    expect(await row(names.err).getAttribute('data-status')).toBe('Error');
+    expect(await row(names.upd).locator('.badge').textContent()).toBe('Update available');
+    expect(await row(names.skip).locator('.why').textContent()).toMatch(/skip/i);
+    expect((await row(names.err).locator('.why').textContent())?.length).toBeGreaterThan(5);
+    expect(await row(names.upd).textContent()).toContain(`${repoA}:latest`);
+    // Filters: only the one with an update.
+    await page.getByRole('combobox', { name: 'Status' }).selectOption('UpdateAvailable');
+    expect(await page.locator('tbody tr').count()).toBe(1);
+    await page.getByRole('combobox', { name: 'Status' }).selectOption('');
+    expect(await page.locator('tbody tr').count()).toBe(4);
+    await expectAccessible(page, 'containers page');
+    await shoot(page, 'containers');
+  });
+
+  it('updates a container from its row: the container is recreated and the badge changes without a reload', async () => {
+    const before = await docker(host, ['inspect', '--format', '{{.Id}}', names.upd]);
+    await page.evaluate('window.sameDocument = true');
+    await page.getByRole('button', { name: `Update ${names.upd}` }).click();
+    await page.locator(`tr[data-name="${names.upd}"][data-status="UpToDate"]`).waitFor({ timeout: 60_000 });
+    expect(await page.evaluate('window.sameDocument === true')).toBe(true);
+    const after = await docker(host, ['inspect', '--format', '{{.Id}}', names.upd]);
+    expect(after).not.toBe(before);
+    expect(await docker(host, ['inspect', '--format', '{{.Config.Image}}', names.upd])).toBe(`${repoA}:latest`);
+    await page.getByText(`${names.upd} updated.`).waitFor();
+  });
+
+  it('shows a change made outside the page (docker stop) without a reload, from the event stream', async () => {
+    await docker(host, ['stop', '-t', '1', names.skip]);
+    await row(names.skip).getByRole('button', { name: `Start ${names.skip}` }).waitFor({ timeout: 20_000 });
+    expect(await page.evaluate('window.sameDocument === true')).toBe(true);
+    // And back, from the page, with the confirmation for stop.
+    await row(names.skip).getByRole('button', { name: `Start ${names.skip}` }).click();
+    await row(names.skip).getByRole('button', { name: `Stop ${names.skip}` }).waitFor();
+    expect(await docker(host, ['inspect', '--format', '{{.State.Running}}', names.skip])).toBe('true');
+  });
+
+  it('deletes a container after confirmation', async () => {
+    await row(names.err).getByRole('button', { name: `Delete ${names.err}` }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByText(`Delete container ${names.err}?`).waitFor();
+    await dialog.getByRole('button', { name: 'Delete' }).click();
+    await row(names.err).waitFor({ state: 'detached' });
+    expect(await docker(host, ['ps', '-aq', '--filter', `name=^${names.err}$`])).toBe('');
+  });
+
+  it('container detail: configuration, live logs, a shell in the container, update history', async () => {
+    await row(names.ok).getByRole('link', { name: names.ok }).click();
+    await page.getByRole('heading', { name: names.ok }).waitFor();
+    await page.getByText(`${repoB}:latest`).first().waitFor();
+    await page.getByRole('region', { name: `Logs: ${names.ok}` }).or(page.getByLabel(`Logs: ${names.ok}`)).filter({ hasText: 'wdui-log-line' }).waitFor();
+    // A shell inside the container (docker exec in a PTY), loaded when asked for.
+    await page.getByRole('button', { name: 'Open a shell in the container' }).click();
+    const term = page.getByRole('region', { name: `Shell: ${names.ok}` });
+    await term.locator('.xterm-rows').waitFor();
+    await term.locator('.xterm').click();
+    await page.keyboard.type('echo wdui-in-$((2+3))\n');
+    await term.locator('.xterm-rows').filter({ hasText: 'wdui-in-5' }).waitFor();
+    await expectAccessible(page, 'container detail page');
+    await shoot(page, 'container-detail');
+    await page.getByRole('link', { name: '← Containers' }).click();
+    await row(names.upd).getByRole('link', { name: names.upd }).click();
+    await page.getByRole('heading', { name: names.upd }).waitFor();
+    await page.locator('tr[data-result="updated"]').first().waitFor();
+  });
+
+  it('images page: sizes and the containers using them', async () => {
+    await nav('Images').click();
+    await page.getByRole('heading', { name: 'Images' }).waitFor();
+    await page.getByRole('searchbox').fill(run);
+    const img = page.locator('tbody tr', { hasText: `${repoB}:latest` });
+    await img.waitFor();
+    expect(await img.textContent()).toContain(names.ok);
+    expect(await img.textContent()).toMatch(/\d+(\.\d)? (B|KB|MB)/);
+    await expectAccessible(page, 'images page');
+    await shoot(page, 'images');
+    // The image of the container deleted above is used by nobody now: delete it from its row.
+    const unused = page.locator('tbody tr', { hasText: gone });
+    await unused.getByRole('button', { name: `Delete ${gone}` }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+    await unused.waitFor({ state: 'detached' });
+    expect(await docker(host, ['images', '-q', gone])).toBe('');
+  });
+
+  it('update history page lists the update', async () => {
+    await nav('Update history').click();
+    await page.getByRole('heading', { name: 'Update history' }).waitFor();
+    await page.locator('tr[data-result="updated"]', { hasText: names.upd }).waitFor();
+    await expectAccessible(page, 'update history page');
+    await shoot(page, 'history');
+  });
+
+  it('compose: a project created in the editor is refused while invalid, then starts and shows running', async () => {
+    await nav('Compose').click();
+    await page.getByRole('heading', { name: 'Compose projects' }).waitFor();
+    await page.getByRole('link', { name: 'New project' }).click();
+    await page.getByRole('heading', { name: 'New project' }).waitFor();
+    await page.getByLabel('Project name').fill(project);
+    const editor = page.locator('.cm-content');
+    await editor.waitFor();
+    const setYaml = async (text: string) => {
+      await editor.click();
+      await page.keyboard.press('Control+A');
+      await page.keyboard.press('Delete');
+      await page.keyboard.insertText(text);
+    };
+    await setYaml(`services:\n  app:\n    image: ${bed().baseImage}\n    bogus_key: 1\n`);
+    await page.getByRole('button', { name: 'Create and start' }).click();
+    const problem = page.getByTestId('compose-error');
+    await problem.waitFor();
+    expect(await problem.textContent()).toContain('bogus_key');
+    await expectAccessible(page, 'compose editor');
+    await shoot(page, 'compose-editor');
+    await setYaml(`services:\n  app:\n    image: ${bed().baseImage}\n    command: ["sh", "-c", "echo wdui-compose-log; exec sleep 3600"]\n    stop_grace_period: 1s\n    network_mode: none\n    labels:\n      wdui.run: "${run}"\n`);
+    await page.getByRole('button', { name: 'Create and start' }).click();
+    await page.getByRole('heading', { name: 'Compose projects' }).waitFor();
+    await page.locator(`article[data-project="${project}"][data-status="running"]`).waitFor({ timeout: 30_000 });
+    expect(await docker(host, ['ps', '-q', '--filter', `label=com.docker.compose.project=${project}`])).not.toBe('');
+    await expectAccessible(page, 'compose page');
+    await shoot(page, 'compose');
+    // The project's logs, live from the page.
+    const card = page.locator(`article[data-project="${project}"]`);
+    await card.getByRole('button', { name: 'Logs' }).click();
+    await page.getByLabel(`Logs: ${project}`).filter({ hasText: /app.*\| wdui-compose-log/ }).waitFor();
+    // Stop from the page: the action's progress streams below the project, and the status follows.
+    await page.getByRole('button', { name: `Stop ${project}` }).click();
+    await page.getByLabel(`Progress: ${project}`).filter({ hasText: '✓ stop' }).waitFor({ timeout: 30_000 });
+    await page.locator(`article[data-project="${project}"][data-status="stopped"]`).waitFor({ timeout: 30_000 });
+    // Delete with its files.
+    await page.getByRole('button', { name: `Delete ${project}` }).click();
+    await page.getByRole('dialog').getByLabel('Also delete its files').check();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+    await page.locator(`article[data-project="${project}"]`).waitFor({ state: 'detached', timeout: 30_000 });
+  });
+
+  it('host terminal runs a command and shows its output, UTF-8 included', async () => {
+    await nav('Terminal').click();
+    await page.getByRole('heading', { name: 'Host terminal' }).waitFor();
+    const term = page.locator('.xterm-rows');
+    await term.waitFor();
+    await page.locator('.xterm').click();
+    // The output differs from what is typed: $((6*7)) and the octal escapes are the shell's work.
+    await page.keyboard.type("echo wdui-$((6*7)); printf '\\344\\275\\240\\345\\245\\275\\n'\n");
+    await term.filter({ hasText: 'wdui-42' }).waitFor();
+    await term.filter({ hasText: /你\s?好/ }).waitFor();
+    await expectAccessible(page, 'terminal page');
+    await shoot(page, 'terminal');
+  });
+
+  it('settings: a machine token is shown once and can be revoked', async () => {
+    await nav('Settings').click();
+    await page.getByRole('heading', { name: 'Settings' }).waitFor();
+    await page.getByLabel('Token name').fill('wdui-ci');
+    await page.getByLabel('Images or repositories (comma separated)').fill(repoA);
+    await page.getByRole('button', { name: 'Create token' }).click();
+    const token = (await page.getByTestId('new-token').textContent()) ?? '';
+    expect(token).toMatch(/^wdm_[A-Za-z0-9_-]{40,}$/);
+    await page.locator('tr[data-token="wdui-ci"]').waitFor();
+    await expectAccessible(page, 'settings page');
+    await shoot(page, 'settings');
+    await page.getByRole('button', { name: 'Revoke wdui-ci' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Revoke' }).click();
+    await page.locator('tr[data-token="wdui-ci"]').waitFor({ state: 'detached' });
+    await page.getByTestId('new-token').waitFor({ state: 'detached' });
+  });
+
+  it('switches to Chinese (remembered across a reload) and to the dark theme', async () => {
+    await nav('Containers').click();
+    await page.getByRole('combobox', { name: 'Language' }).selectOption('zh');
+    await page.getByRole('heading', { name: '容器' }).waitFor();
+    await page.reload();
+    await page.getByRole('heading', { name: '容器' }).waitFor();
+    expect(await page.evaluate('document.documentElement.lang')).toBe('zh-CN');
+    await page.getByRole('searchbox').fill(run);
+    await row(names.upd).waitFor();
+    await expectAccessible(page, 'containers page in Chinese');
+    await shoot(page, 'containers-zh');
+    await page.getByRole('combobox', { name: '主题' }).selectOption('dark');
+    expect(await page.evaluate('getComputedStyle(document.body).backgroundColor')).toBe('rgb(13, 17, 23)');
+    await expectAccessible(page, 'containers page, dark theme');
+    await shoot(page, 'containers-dark');
+    await page.getByRole('combobox', { name: '主题' }).selectOption('auto');
+    await page.getByRole('combobox', { name: '语言' }).selectOption('en');
+    await page.getByRole('heading', { name: 'Containers' }).waitFor();
+  });
+});

@@ -1,0 +1,238 @@
+import { useComputed, useSignal } from '@preact/signals';
+import { useEffect, useRef } from 'preact/hooks';
+import { del, get, post, type Container, type HistoryEntry, type Status } from '../api';
+import { formatDate, t } from '../i18n';
+import { containerEvents } from '../live';
+import { confirmed, errorText, ErrorBox, Link, Pager, shortDigest, StatusBadge, toast } from '../ui';
+
+const PAGE_SIZE = 50;
+const STATUSES: (Status | 'RateLimited')[] = ['UpdateAvailable', 'UpToDate', 'Skipped', 'Error', 'RateLimited', 'NotChecked'];
+
+/** Reloads a list when the event stream reports a change (debounced: a burst of events is one reload). */
+export function useEventReload(reload: () => void): void {
+  const first = useRef(true);
+  const ev = containerEvents.value;
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    const id = setTimeout(reload, 300);
+    return () => clearTimeout(id);
+  }, [ev]);
+}
+
+/** The home page: every container with its update status, filters, and actions. */
+export function Containers() {
+  const list = useSignal<Container[] | null>(null);
+  const error = useSignal<unknown>(null);
+  const q = useSignal(new URLSearchParams(location.search).get('q') ?? '');
+  const status = useSignal<string>('');
+  const state = useSignal<string>('');
+  const page = useSignal(1);
+  const busy = useSignal<Record<string, string>>({});
+  const scanning = useSignal(false);
+  const updatingAll = useSignal(false);
+
+  const load = async () => {
+    try {
+      const r = await get<{ containers: Container[] }>('/api/containers?all=true');
+      list.value = r.containers.sort((a, b) => a.name.localeCompare(b.name));
+      error.value = null;
+    } catch (err) {
+      error.value = err;
+    }
+  };
+  useEffect(() => void load(), []);
+  useEventReload(() => void load());
+
+  const filtered = useComputed(() => {
+    const needle = q.value.trim().toLowerCase();
+    return (list.value ?? []).filter((c) => {
+      if (needle && !`${c.name} ${c.image} ${c.compose?.project ?? ''}`.toLowerCase().includes(needle)) return false;
+      if (state.value === 'running' && !c.running) return false;
+      if (state.value === 'stopped' && c.running) return false;
+      if (status.value) {
+        const rate = c.status === 'Error' && c.errorKind === 'rate_limited';
+        if (status.value === 'RateLimited' ? !rate : c.status !== status.value || (status.value === 'Error' && rate)) return false;
+      }
+      return true;
+    });
+  });
+  const available = useComputed(() => (list.value ?? []).filter((c) => c.status === 'UpdateAvailable'));
+  const pages = Math.max(1, Math.ceil(filtered.value.length / PAGE_SIZE));
+  if (page.value > pages) page.value = pages;
+  const rows = filtered.value.slice((page.value - 1) * PAGE_SIZE, page.value * PAGE_SIZE);
+
+  const act = async (c: Container, label: string, work: () => Promise<unknown>) => {
+    busy.value = { ...busy.value, [c.name]: label };
+    try {
+      await work();
+      return true;
+    } catch (err) {
+      toast(errorText(err), 'error');
+      return false;
+    } finally {
+      const { [c.name]: _, ...rest } = busy.value;
+      busy.value = rest;
+      await load();
+    }
+  };
+  const update = (c: Container) =>
+    act(c, t('containers.updating'), async () => {
+      try {
+        await post<HistoryEntry>(`/api/containers/${encodeURIComponent(c.name)}/update`);
+        toast(t('containers.updated', { name: c.name }));
+      } catch (err) {
+        throw new Error(t('containers.updateFailed', { name: c.name, msg: errorText(err) }));
+      }
+    });
+  const startStop = async (c: Container) => {
+    if (c.running && !(await confirmed(t('containers.stopConfirm', { name: c.name }), { confirm: t('containers.stop') }))) return;
+    await act(c, '…', () => post(`/api/containers/${encodeURIComponent(c.id)}/${c.running ? 'stop' : 'start'}`));
+  };
+  const remove = async (c: Container) => {
+    if (!(await confirmed(t('containers.deleteConfirm', { name: c.name }), { confirm: t('containers.delete'), danger: true }))) return;
+    if (await act(c, '…', () => del(`/api/containers/${encodeURIComponent(c.id)}${c.running ? '?force=true' : ''}`))) toast(t('containers.done', { name: c.name }));
+  };
+  const scan = async () => {
+    scanning.value = true;
+    try {
+      const r = await post<{ containers: Container[]; total: number }>('/api/scan');
+      toast(t('containers.scanned', { n: r.total }));
+      await load();
+    } catch (err) {
+      toast(errorText(err), 'error');
+    } finally {
+      scanning.value = false;
+    }
+  };
+  const updateAll = async () => {
+    const n = available.value.length;
+    if (!(await confirmed(t('containers.updateAllConfirm', { n }), { confirm: t('containers.update') }))) return;
+    updatingAll.value = true;
+    try {
+      const r = await post<{ results: HistoryEntry[]; skipped: unknown[] }>('/api/updates/run');
+      const ok = r.results.filter((x) => x.result === 'updated').length;
+      const failed = r.results.filter((x) => x.result === 'failed').length;
+      toast(t('containers.updateAllDone', { ok, failed, skipped: r.skipped.length }), failed ? 'error' : 'ok');
+    } catch (err) {
+      toast(errorText(err), 'error');
+    } finally {
+      updatingAll.value = false;
+      await load();
+    }
+  };
+
+  return (
+    <section aria-labelledby="page-title">
+      <div class="page-head">
+        <h1 id="page-title" tabIndex={-1}>
+          {t('containers.title')}
+        </h1>
+        <div class="row">
+          <button type="button" onClick={() => void scan()} disabled={scanning.value} aria-busy={scanning.value}>
+            {scanning.value ? t('containers.scanning') : t('containers.scan')}
+          </button>
+          <button type="button" class="primary" onClick={() => void updateAll()} disabled={available.value.length === 0 || updatingAll.value} aria-busy={updatingAll.value}>
+            {updatingAll.value ? t('containers.updating') : t('containers.updateAll', { n: available.value.length })}
+          </button>
+        </div>
+      </div>
+      <div class="filters" role="search">
+        <input type="search" aria-label={t('containers.search')} placeholder={t('containers.search')} value={q.value} onInput={(e) => ((q.value = (e.currentTarget as HTMLInputElement).value), (page.value = 1))} />
+        <select aria-label={t('containers.filterStatus')} value={status.value} onChange={(e) => ((status.value = (e.currentTarget as HTMLSelectElement).value), (page.value = 1))}>
+          <option value="">
+            {t('containers.filterStatus')}: {t('containers.all')}
+          </option>
+          {STATUSES.map((s) => (
+            <option key={s} value={s}>
+              {t(`status.${s}`)}
+            </option>
+          ))}
+        </select>
+        <select aria-label={t('containers.filterState')} value={state.value} onChange={(e) => ((state.value = (e.currentTarget as HTMLSelectElement).value), (page.value = 1))}>
+          <option value="">
+            {t('containers.filterState')}: {t('containers.all')}
+          </option>
+          <option value="running">{t('containers.running')}</option>
+          <option value="stopped">{t('containers.stopped')}</option>
+        </select>
+      </div>
+      {error.value ? <ErrorBox err={error.value} onRetry={() => void load()} /> : null}
+      {list.value === null && !error.value ? <p>{t('ui.loading')}</p> : null}
+      {list.value && (
+        <>
+          <p class="muted" aria-live="polite">
+            {t('containers.count', { shown: filtered.value.length, total: list.value.length })}
+          </p>
+          <div class="table-wrap">
+            <table class="cards">
+              <thead>
+                <tr>
+                  <th scope="col">{t('ui.name')}</th>
+                  <th scope="col">{t('containers.status')}</th>
+                  <th scope="col">{t('containers.image')}</th>
+                  <th scope="col">{t('containers.digest')}</th>
+                  <th scope="col">{t('containers.project')}</th>
+                  <th scope="col">{t('containers.checked')}</th>
+                  <th scope="col">{t('ui.actions')}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {rows.map((c) => (
+                  <Row key={c.id} c={c} busy={busy.value[c.name]} onUpdate={update} onStartStop={startStop} onDelete={remove} />
+                ))}
+              </tbody>
+            </table>
+          </div>
+          {rows.length === 0 && <p class="muted">{t('ui.none')}</p>}
+          <Pager page={page.value} pages={pages} onPage={(p) => (page.value = p)} />
+        </>
+      )}
+    </section>
+  );
+}
+
+function Row(props: { c: Container; busy: string | undefined; onUpdate: (c: Container) => unknown; onStartStop: (c: Container) => unknown; onDelete: (c: Container) => unknown }) {
+  const { c, busy } = props;
+  return (
+    <tr data-name={c.name} data-status={c.status} aria-busy={busy ? true : undefined}>
+      <td data-label={t('ui.name')}>
+        <Link href={`/containers/${encodeURIComponent(c.name)}`}>{c.name}</Link>
+        <span class={`state ${c.running ? 'on' : 'off'}`}>{c.running ? t('containers.running') : c.state}</span>
+      </td>
+      <td data-label={t('containers.status')}>
+        <StatusBadge c={c} />
+      </td>
+      <td data-label={t('containers.image')} class="mono wrap">
+        {c.image}
+      </td>
+      <td data-label={t('containers.digest')} class="mono">
+        <span title={c.currentDigest}>{shortDigest(c.currentDigest)}</span>
+        {c.remoteDigest && c.remoteDigest !== c.currentDigest ? <span title={c.remoteDigest}> → {shortDigest(c.remoteDigest)}</span> : null}
+      </td>
+      <td data-label={t('containers.project')}>{c.compose ? `${c.compose.project}/${c.compose.service}` : '—'}</td>
+      <td data-label={t('containers.checked')}>{c.lastCheckedAt ? formatDate(c.lastCheckedAt) : t('containers.never')}</td>
+      <td data-label={t('ui.actions')} class="actions">
+        {busy ? (
+          <span class="muted">{busy}</span>
+        ) : (
+          <>
+            {c.status === 'UpdateAvailable' && (
+              <button type="button" class="primary small" onClick={() => props.onUpdate(c)} aria-label={`${t('containers.update')} ${c.name}`}>
+                {t('containers.update')}
+              </button>
+            )}
+            <button type="button" class="small" onClick={() => props.onStartStop(c)} aria-label={`${c.running ? t('containers.stop') : t('containers.start')} ${c.name}`}>
+              {c.running ? t('containers.stop') : t('containers.start')}
+            </button>
+            <button type="button" class="small danger" onClick={() => props.onDelete(c)} aria-label={`${t('containers.delete')} ${c.name}`}>
+              {t('containers.delete')}
+            </button>
+          </>
+        )}
+      </td>
+    </tr>
+  );
+}
