@@ -52,7 +52,8 @@ const stop = stopOnSignal(async () => {
   }
   await worker?.stop();
   for (const n of names) await dockerQuiet(bed().dockerHost, ['rm', '-f', n]);
-  await dockerQuiet(bed().dockerHost, ['rmi', '-f', image]);
+  const id = await docker(bed().dockerHost, ['image', 'inspect', '--format', '{{.Id}}', image]).catch(() => '');
+  await dockerQuiet(bed().dockerHost, ['rmi', '-f', id || image]);
   rmSync(dir, { recursive: true, force: true });
 }, 20_000);
 

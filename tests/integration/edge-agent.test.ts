@@ -91,7 +91,10 @@ describe('split deployment: Worker in workerd + agent', () => {
     await Promise.all(agents.map(stopAgent));
     await worker?.stop();
     for (const n of ['up', 'stale', 'stopped']) await dockerQuiet(dockerHost, ['rm', '-f', `${run}-${n}`]);
-    for (const img of [`${repo}-app:latest`, `${repo}-stale:latest`, oldStaleId]) if (img) await dockerQuiet(dockerHost, ['rmi', '-f', img]);
+    // By ID: removing a tag leaves the image behind while its registry digest still names it.
+    const ids = [oldStaleId];
+    for (const ref of [`${repo}-app:latest`, `${repo}-stale:latest`]) ids.push(await docker(dockerHost, ['image', 'inspect', '--format', '{{.Id}}', ref]).catch(() => ''));
+    for (const id of ids) if (id) await dockerQuiet(dockerHost, ['rmi', '-f', id]);
     rmSync(dir, { recursive: true, force: true });
   });
 
