@@ -3,10 +3,8 @@ import { readFileSync } from 'node:fs';
 import { ConfigError, loadConfig, type LoadedConfig } from './core/config/load.js';
 import { containerViews } from './core/container-view.js';
 import { createLogger } from './agent/logger.js';
-import { runAgent, type AgentArgs } from './agent/agent-main.js';
-import { createNodeRuntime } from './runtime.js';
+import type { AgentArgs } from './agent/agent-main.js';
 import { printScan } from './scan-output.js';
-import { startServer } from './server.js';
 import { VERSION } from './version.js';
 
 const HELP = `watch-docker ${VERSION}: keeps the containers on this Docker host up to date.
@@ -94,7 +92,10 @@ async function main(): Promise<number> {
     return 0;
   }
   const config = readConfig(args.configPath ?? env.WATCH_CONFIG, env);
+  // Each command loads only what it runs: the agent stays small without the HTTP server.
+  if (args.command === 'agent') return (await import('./agent/agent-main.js')).runAgent(args.agent, config, env, stopSignal());
   if (args.command === 'scan') {
+    const { createNodeRuntime } = await import('./runtime.js');
     // Logs go to stderr so that stdout holds only the result.
     const logger = createLogger({ level: config.logging.level, pretty: process.stderr.isTTY === true, destination: process.stderr });
     const runtime = await createNodeRuntime(config, env, logger);
@@ -107,7 +108,6 @@ async function main(): Promise<number> {
       await runtime.dispose();
     }
   }
-  if (args.command === 'agent') return runAgent(args.agent, config, env, stopSignal());
   const logger = createLogger({ level: config.logging.level, pretty: process.stdout.isTTY === true });
   // Listen for signals before starting, so one that arrives during start-up (the port is
   // already open while the journal is reconciled) still ends in a clean shutdown.
@@ -115,6 +115,7 @@ async function main(): Promise<number> {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
   });
+  const [{ startServer }, { createNodeRuntime }] = await Promise.all([import('./server.js'), import('./runtime.js')]);
   const server = await startServer(await createNodeRuntime(config, env, logger));
   const signal = await stopRequested;
   logger.info({ component: 'server', action: 'shutdown', signal }, 'shutting down');

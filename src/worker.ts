@@ -44,8 +44,11 @@ const noAgent = (): never => {
   throw new AppError(ErrorCode.BadRequest, 'this control plane manages several hosts: name one with ?host=NAME (GET /api/hosts lists them)');
 };
 /** Without ?host= there is no Docker to talk to: every Docker call says how to name a host. */
-const disconnectedDocker = new Proxy({}, { get: () => async () => noAgent() }) as FullDockerPort;
-/** Compose and the project files live on the host too: the same answer until the agent link exists. */
+const disconnectedDocker = new Proxy({}, {
+  // /readyz asks the control plane itself: ready when its store works (hosts report their own state).
+  get: (_t, prop) => (prop === 'ping' ? async () => undefined : async () => noAgent()),
+}) as FullDockerPort;
+/** Compose and the project files live on the host too: without ?host= the same answer. */
 const disconnectedCompose = new Proxy({}, { get: () => () => noAgent() }) as ComposePort;
 const disconnectedFiles = new Proxy({}, { get: () => async () => noAgent() }) as ProjectFiles;
 

@@ -130,7 +130,10 @@ export class NodePtyTerminal implements TerminalPort {
   }
 
   async inputHidden(id: string): Promise<boolean> {
-    const pts = (this.must(id).term as unknown as { ptsName?: string }).ptsName;
+    const s = this.must(id);
+    // docker exec keeps this side of the terminal raw: the prompt's echo state is in the container.
+    if (s.container) return false;
+    const pts = (s.term as unknown as { ptsName?: string }).ptsName;
     if (!pts) return false;
     try {
       const { stdout } = await run('stty', ['-F', pts, '-a'], { timeout: 2000 });

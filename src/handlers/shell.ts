@@ -3,7 +3,8 @@
  * over a WebSocket. Everything that can refuse does so before any process starts: the shell
  * must be switched on (IS_OPEN_DOCKER_SHELL=true exactly), the caller must hold a full token
  * (the guard has already checked Origin and the token or one-time ticket), the runtime must
- * have a terminal, the user must be under the session limit, and a container must exist and run.
+ * have a terminal, a container must exist and run, and the user must be under the session limit
+ * (checked as the socket opens, answered with an error frame and close 1008).
  *
  * Client→server frames: {type:'input', data}, {type:'resize', cols, rows}, {type:'ping'},
  * {type:'pong'}. Server→client: {type:'output', data}, {type:'exit', code}, {type:'ping'},
@@ -49,7 +50,7 @@ function addressOf(c: Context<AppEnv>): string {
 /** The checks before any process starts; each refusal is audited (log only: anyone can cause one). */
 async function admit(c: Context<AppEnv>, container: string | null): Promise<void> {
   const deps = c.get('deps');
-  const refuse = async (status: 403 | 426 | 429 | 501, reason: string, code: ErrorCode = ErrorCode.BadRequest): Promise<never> => {
+  const refuse = async (status: 403 | 426 | 501, reason: string, code: ErrorCode = ErrorCode.BadRequest): Promise<never> => {
     const user = c.get('authSession')?.user;
     await deps.auth.audit.record({ event: 'shell.refused', ...(user ? { user } : {}), address: addressOf(c), path: c.req.path, reason, ...(container ? { container } : {}) }, { persist: false });
     throw new AppError(code, reason, null, { status });
@@ -62,10 +63,8 @@ async function admit(c: Context<AppEnv>, container: string | null): Promise<void
   if (session.kind !== 'full') await refuse(403, 'the web shell needs a full sign-in token');
   if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') await refuse(426, `${c.req.path} is a WebSocket endpoint: open it with a WebSocket client (GET with Upgrade: websocket)`);
   if (!deps.terminal) await refuse(501, 'the web shell is not available on this runtime: it needs the Node server beside the Docker host (on Workers it will go through the host agent)');
-  const { maxSessionsPerUser } = limitsOf(deps);
-  if (registryOf(deps).countFor(session.user) >= maxSessionsPerUser) {
-    await refuse(429, `at most ${maxSessionsPerUser} shell sessions per user may be open at once: close one first`, ErrorCode.TooManyRequests);
-  }
+  // The per-user session limit is checked once the socket is open (see shellSocket): a browser
+  // cannot read why an upgrade was refused, but it shows an error frame.
 }
 
 /** Upgrades to a shell session on `target`. Only call after admit(). */
@@ -139,9 +138,12 @@ function shellSocket(c: Context<AppEnv>, target: TerminalTarget, size: { cols: n
   return upgrade(c, {
     onOpen: (_ev, ws) => {
       socket = ws;
-      // The limit again, now atomically: two upgrades racing past admit() cannot both get the last place.
+      // Checked and taken in one step, before any process starts: two sockets opening at the same
+      // moment cannot both get the last place.
       if (!registry.tryAdd({ id: sid, user, address, container, startedAt }, limits.maxSessionsPerUser)) {
-        closeWith(WS_CLOSE.policy, 'too many sessions', { type: 'error', code: ErrorCode.TooManyRequests, msg: `at most ${limits.maxSessionsPerUser} shell sessions per user may be open at once: close one first` });
+        const msg = `at most ${limits.maxSessionsPerUser} shell sessions per user may be open at once: close one first`;
+        void auth.audit.record({ event: 'shell.refused', ...who, reason: msg }, { persist: false });
+        closeWith(WS_CLOSE.policy, 'too many sessions', { type: 'error', code: ErrorCode.TooManyRequests, msg });
         return;
       }
       admitted = true;

@@ -74,7 +74,7 @@ export interface Pipe {
   done: Promise<'end' | 'error' | 'stopped'>;
   /** The client went away: stop and release the source (its iterator's return()). */
   stop(): void;
-  /** Frames waiting in the drop queue (always 0 in back-pressure mode). */
+  /** Frames waiting in the drop queue, a dropped marker included (always 0 in back-pressure mode). */
   readonly queued: number;
   /** The largest the drop queue has been. */
   readonly maxQueued: number;
@@ -162,41 +162,37 @@ export function pipeFrames<T>(source: AsyncIterable<T>, sink: FrameSink, toFrame
   };
 
   const dropping = async (max: number): Promise<void> => {
+    // At most `max` frames wait, plus one {type:'dropped'} marker that stands where the lost
+    // frames were (after the older frames still queued, before the newer ones).
     const queue: StreamFrame[] = [];
-    let pendingDrops = 0;
     let active: Promise<void> | null = null;
     let sourceDone: StreamFrame | null = null;
     /** One sender at a time; a call while it runs returns the running one. */
-    const flush = (): Promise<void> => (active ??= send_().finally(() => (active = null)));
-    const send_ = async (): Promise<void> => {
-      {
-        while (!stopped && (queue.length > 0 || pendingDrops > 0)) {
-          await room();
-          if (stopped) return;
-          if (pendingDrops > 0) {
-            send({ type: 'dropped', count: pendingDrops });
-            pendingDrops = 0;
-            continue;
-          }
-          send(queue.shift() as StreamFrame);
-          state.queued = queue.length;
-        }
-        if (sourceDone && !stopped) finish(sourceDone, sourceDone.type === 'end' ? WS_CLOSE.normal : WS_CLOSE.serverError);
+    const flush = (): Promise<void> => (active ??= sendQueued().finally(() => (active = null)));
+    const sendQueued = async (): Promise<void> => {
+      while (!stopped && queue.length > 0) {
+        await room();
+        if (stopped) return;
+        send(queue.shift() as StreamFrame);
+        state.queued = queue.length;
       }
+      if (sourceDone && !stopped) finish(sourceDone, sourceDone.type === 'end' ? WS_CLOSE.normal : WS_CLOSE.serverError);
     };
     try {
       for (;;) {
         const r = await it.next();
         if (stopped) return;
         if (r.done) break;
-        if (queue.length >= max) {
-          pendingDrops++;
-          state.dropped++;
-        } else {
+        if (queue.length < max) {
           queue.push(toFrame(r.value));
-          state.queued = queue.length;
-          state.maxQueued = Math.max(state.maxQueued, queue.length);
+        } else {
+          const last = queue.at(-1);
+          if (last?.type === 'dropped') last.count++;
+          else queue.push({ type: 'dropped', count: 1 });
+          state.dropped++;
         }
+        state.queued = queue.length;
+        state.maxQueued = Math.max(state.maxQueued, queue.length);
         void flush();
       }
       sourceDone = { type: 'end' };

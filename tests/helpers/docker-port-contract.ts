@@ -250,6 +250,19 @@ export function describeDockerStreams(name: string, fixture: () => StreamsFixtur
       expect((err as AppError).code).toBe(ErrorCode.NotFound);
     });
 
+    it('takes a TTY container\'s output as it comes: all stdout, lines without carriage returns', async () => {
+      const { port, image, name: unique } = fixture();
+      const n = unique('tty');
+      const { id } = await port.createContainer(n, { Image: image, Tty: true, Cmd: ['sh', '-c', 'echo tty-out; echo tty-err >&2; exec sleep 3600'], HostConfig: { NetworkMode: 'none' } });
+      try {
+        await port.startContainer(id);
+        await eventually(async () => (await port.containerLogs(id, { tail: 10 })).includes('tty-err'), 'the output');
+        expect(await collect(port.streamLogs(id, {}))).toEqual([{ stream: 'stdout', text: 'tty-out' }, { stream: 'stdout', text: 'tty-err' }]);
+      } finally {
+        await port.removeContainer(id, { force: true });
+      }
+    });
+
     it('follows logs until the consumer stops, and then releases the engine stream at once', async () => {
       const { port, image, name: unique, openStreams } = fixture();
       const n = unique('follow');

@@ -200,7 +200,8 @@ export class MemoryDocker implements DockerPort, DockerLifecyclePort, DockerStre
     const raw = this.must(id);
     if (raw.State.Running) return;
     const behaviour = this.images.get(raw.Image)?.behaviour;
-    this.appendLogs(raw.Id, linesPrinted(raw.Config.Cmd, behaviour), stderrPrinted(raw.Config.Cmd));
+    // With a TTY the engine cannot tell stderr from stdout.
+    this.appendLogs(raw.Id, linesPrinted(raw.Config.Cmd, behaviour), raw.Config.Tty ? new Set() : stderrPrinted(raw.Config.Cmd));
     const exited = behaviour?.exitCode !== undefined;
     raw.State = { ...raw.State, Status: exited ? 'exited' : 'running', Running: !exited, ExitCode: behaviour?.exitCode ?? 0, StartedAt: new Date().toISOString() };
     this.emit('start', raw);

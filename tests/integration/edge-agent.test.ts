@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AgentLink, agentUrl, localHandlers } from '../../src/agent/agent-link.js';
 import { DockerodePort } from '../../src/agent/docker/dockerode-port.js';
+import { silentLogger } from '../../src/core/ports.js';
 import { generateAgentKey, signChallenge } from '../../src/core/agent-link/enrolment.js';
 import { PROTOCOL_VERSION } from '../../src/core/agent-link/protocol.js';
 import { VERSION } from '../../src/version.js';
@@ -34,6 +36,7 @@ const vars = { USER_NAME: 'admin', USER_PASSWORD: PASSWORD, WATCH_POLICY_ONLY_LA
 const h1 = 'wde-one';
 
 let worker: EdgeWorker;
+let oldStaleId = '';
 let token = '';
 const agents: CliRun[] = [];
 
@@ -77,6 +80,7 @@ describe('split deployment: Worker in workerd + agent', () => {
     await docker(dockerHost, ['run', '-d', ...net, '--name', `${run}-stale`, `${repo}-stale:latest`]);
     await docker(dockerHost, ['create', ...net, '--name', `${run}-stopped`, `${repo}-app:latest`]);
     // A newer image under the stale container's tag.
+    oldStaleId = await docker(dockerHost, ['image', 'inspect', '--format', '{{.Id}}', `${repo}-stale:latest`]);
     await buildImage(dockerHost, `${repo}-stale:latest`);
     await pushImage(dockerHost, `${repo}-stale:latest`);
     worker = await startWorker({ persistDir, vars });
@@ -87,7 +91,10 @@ describe('split deployment: Worker in workerd + agent', () => {
     await Promise.all(agents.map(stopAgent));
     await worker?.stop();
     for (const n of ['up', 'stale', 'stopped']) await dockerQuiet(dockerHost, ['rm', '-f', `${run}-${n}`]);
-    for (const img of [`${repo}-app:latest`, `${repo}-stale:latest`]) await dockerQuiet(dockerHost, ['rmi', '-f', img]);
+    // By ID: removing a tag leaves the image behind while its registry digest still names it.
+    const ids = [oldStaleId];
+    for (const ref of [`${repo}-app:latest`, `${repo}-stale:latest`]) ids.push(await docker(dockerHost, ['image', 'inspect', '--format', '{{.Id}}', ref]).catch(() => ''));
+    for (const id of ids) if (id) await dockerQuiet(dockerHost, ['rmi', '-f', id]);
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -146,9 +153,10 @@ describe('split deployment: Worker in workerd + agent', () => {
     const bad = await api(`/api/containers?host=Not_A_Host`);
     expect(bad.status).toBe(400);
     expect(bad.body.msg).toMatch(/host "Not_A_Host"/);
-    // Without a host the control plane says how to name one.
+    // Without a host the control plane says how to name one; it is ready itself.
     const none = await api('/api/containers');
     expect(none.body.msg).toMatch(/\?host=NAME/);
+    expect((await fetch(`${worker.url}/readyz`)).status).toBe(200);
   });
 
   it('refuses a forged key and a reused join token; the enrolled agent stays connected', async () => {
@@ -215,6 +223,80 @@ describe('split deployment: Worker in workerd + agent', () => {
     expect(unknownOp.reason).toMatch(/^invalid frame at "op"/);
     const early = await session([res(1)], { auth: false });
     expect(early).toMatchObject({ hello: false, code: 4401, reason: 'expected an auth frame, got "res"' });
+  });
+
+  it('serves 20 agents connecting at once, each on its own host', async () => {
+    const names = Array.from({ length: 20 }, (_, i) => `wde-many-${i}`);
+    const tokens: string[] = [];
+    for (const n of names) tokens.push(await createHost(n));
+    const handlers = localHandlers(new DockerodePort(dockerHost), { prepare: async () => {}, check: async () => ({ status: 'UpToDate', remoteDigest: '' }) });
+    const links = await Promise.all(names.map(async (host, i) => new AgentLink({
+      url: agentUrl(worker.url.replace('http', 'ws'), host), host, key: await generateAgentKey(), joinToken: tokens[i]!, handlers, logger: silentLogger, version: 'many', retryMinMs: 200, retryMaxMs: 2000,
+    })));
+    try {
+      for (const l of links) l.start();
+      await until('all 20 online', async () => {
+        const hosts = (await api<{ hosts: HostInfo[] }>('/api/hosts')).body.data.hosts.filter((h) => names.includes(h.name));
+        return hosts.length === 20 && hosts.every((h) => h.online && h.agentVersion === 'many');
+      }, 60_000);
+      expect(links.every((l) => l.state === 'online')).toBe(true);
+      const answers = await Promise.all(names.map((n) => api<{ containers: View[] }>(`/api/containers?all=true&host=${n}`)));
+      for (const a of answers) expect(mine(a.body.data.containers)).toHaveLength(3);
+    } finally {
+      await Promise.all(links.map((l) => l.stop()));
+      for (const n of names) await api(`/api/hosts/${n}`, { method: 'DELETE' });
+    }
+  });
+
+  it('streams a container\'s logs and the engine\'s events through the agent, over the Worker\'s WebSockets', async () => {
+    const talk = `${run}-talk`;
+    await docker(dockerHost, ['run', '-d', '--network', 'none', '--name', talk, `${repo}-app:latest`, 'sh', '-c', 'echo one; echo two; exec sleep 3600']);
+    /** Opens a WebSocket route of the Worker and collects its frames until `done` says so. */
+    const frames = (path: string, done: (f: any) => boolean, onOpen?: (ws: WebSocket) => void) => new Promise<any[]>((resolve, reject) => {
+      const ws = new WebSocket(`${worker.url.replace('http', 'ws')}${path}`, { headers: { authorization: `Bearer ${token}` } });
+      const got: any[] = [];
+      const timer = setTimeout(() => {
+        ws.terminate();
+        reject(new Error(`no awaited frame on ${path}; got ${JSON.stringify(got)}`));
+      }, 30_000);
+      ws.on('open', () => onOpen?.(ws));
+      ws.on('message', (d) => {
+        const f = JSON.parse(d.toString()) as { type: string };
+        got.push(f);
+        if (done(f)) {
+          clearTimeout(timer);
+          ws.close();
+          resolve(got);
+        }
+      });
+      ws.on('unexpected-response', (_q, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
+      ws.on('error', reject);
+    });
+    try {
+      const logs = await frames(`/api/containers/${talk}/logs/ws?tail=10&follow=1&host=${h1}`, (f) => f.type === 'line' && f.text === 'two');
+      expect(logs.filter((f) => f.type === 'line').map((f) => f.text)).toEqual(['one', 'two']);
+      // SIGWINCH changes nothing in the container, but the engine reports a "kill" event; sent
+      // until one arrives, since the agent subscribes a moment after the socket opens.
+      let poke: ReturnType<typeof setInterval> | undefined;
+      const events = await frames(`/api/events/ws?host=${h1}`, (f) => f.type === 'event' && f.event.name === talk && f.event.action === 'kill', () => {
+        poke = setInterval(() => void dockerQuiet(dockerHost, ['kill', '-s', 'WINCH', talk]), 500);
+      }).finally(() => clearInterval(poke));
+      expect(events.at(-1).event).toMatchObject({ type: 'container', action: 'kill', name: talk });
+    } finally {
+      await dockerQuiet(dockerHost, ['rm', '-f', talk]);
+    }
+  });
+
+  it('updates a container through the agent (pull streamed with credit, recreate, history kept per host)', async () => {
+    const newId = await docker(dockerHost, ['image', 'inspect', '--format', '{{.Id}}', `${repo}-stale:latest`]);
+    const res = await api<{ result: string; newImageId: string; name: string }>(`/api/containers/${run}-stale/update?host=${h1}`, { method: 'POST' });
+    expect(res.status, res.body.msg).toBe(200);
+    expect(res.body.data).toMatchObject({ result: 'updated', name: `${run}-stale`, newImageId: newId });
+    expect(await docker(dockerHost, ['inspect', '--format', '{{.Image}} {{.State.Running}}', `${run}-stale`])).toBe(`${newId} true`);
+    const history = await api<{ items?: Array<{ name: string }>; entries?: Array<{ name: string }> }>(`/api/updates/history?host=${h1}`);
+    expect(JSON.stringify(history.body.data)).toContain(`${run}-stale`);
+    // Another host's history does not show it.
+    expect(JSON.stringify((await api(`/api/updates/history?host=wde-off`)).body.data)).not.toContain(`${run}-stale`);
   });
 
   it('survives a restart of the Worker: the agent reconnects, hosts and keys are kept', async () => {

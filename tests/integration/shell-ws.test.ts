@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { DockerodePort } from '../../src/agent/docker/dockerode-port.js';
 import { NodePtyTerminal, sessionMembers } from '../../src/agent/node-pty-terminal.js';
 import type { TerminalPort } from '../../src/core/shell/terminal.js';
@@ -114,6 +114,29 @@ describe('the web shell over a real WebSocket and a real PTY', () => {
     expect(sessionMembers(sh)).toEqual([]);
   });
 
+  it('a runaway program and a client that stops reading: the server holds a bounded buffer, the PTY waits', async () => {
+    const c = await openShell();
+    answerPings(c);
+    c.send({ type: 'input', data: 'echo "sh=$$"; yes wd-runaway-output-0123456789\r' });
+    const sh = Number((await printed(c, /sh=(\d+)/, 'the shell pid'))[1]);
+    const raw = (c.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    raw.pause(); // the kernel buffers fill, then the server's; the PTY is paused, so `yes` blocks
+    // A paused client reads no pings: it keeps the session alive by sending (sending is not paused).
+    const keepAlive = setInterval(() => c.send({ type: 'pong' }), 100);
+    onTestFinished(() => clearInterval(keepAlive));
+    await eventually(() => [...app.wss.clients].some((ws) => ws.bufferedAmount >= 256 * 1024), 'the server to hold back');
+    const held = [...app.wss.clients].find((ws) => ws.bufferedAmount >= 256 * 1024);
+    const samples: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      samples.push(held?.bufferedAmount ?? 0);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(Math.max(...samples)).toBeLessThan(256 * 1024 + 64 * 1024);
+    raw.resume();
+    c.close();
+    await eventually(() => sessionMembers(sh).length === 0, 'yes and the shell to be gone');
+  });
+
   it('audits who, from where, start, the lines typed, end', async () => {
     const known = new Set((await app.auth.audit.recent()).map((e) => e.session));
     const c = await openShell();
@@ -174,8 +197,11 @@ describe('the web shell over a real WebSocket and a real PTY', () => {
     answerPings(a);
     answerPings(b);
     const before = opened();
-    expect(await WsClient.refusal(app.wsUrl('/api/shell/ws'), auth)).toBe(429);
+    const third = await openShell(); // refused with a message the page can show, no process started
+    expect((await third.waitClosed()).code).toBe(1008);
+    expect(third.frames).toEqual([{ type: 'error', code: 42900, msg: 'at most 2 shell sessions per user may be open at once: close one first' }]);
     expect(opened()).toBe(before);
+    expect(logger.entries().some((e) => e.action === 'shell.refused' && String(e.reason).startsWith('at most 2'))).toBe(true);
     b.ws.send(JSON.stringify({ type: 'input', data: 'x'.repeat(70 * 1024) }));
     expect((await b.waitClosed()).code).toBe(1009);
     await eventually(() => terminal.size === 1, 'the closed session to end');
@@ -183,6 +209,18 @@ describe('the web shell over a real WebSocket and a real PTY', () => {
     c.close();
     a.close();
     await eventually(() => terminal.size === 0, 'all sessions to end');
+  });
+
+  it('a browser opens it with a one-time ticket from its own page', async () => {
+    const res = await fetch(`${app.base}/api/v1/auth/ws-ticket`, { method: 'POST', headers: auth });
+    const { ticket } = ((await res.json()) as { data: { ticket: string } }).data;
+    const c = await WsClient.open(app.wsUrl(`/api/shell/ws?ticket=${ticket}&cols=60&rows=10`), { origin: app.base });
+    answerPings(c);
+    c.send({ type: 'input', data: 'stty size\r' });
+    await printed(c, /\b10 60\b/, 'the size');
+    c.close();
+    await c.waitClosed();
+    await eventually(() => terminal.size === 0, 'the session to end');
   });
 
   it('refuses a foreign Origin, a missing token and bad sizes before any process starts', async () => {

@@ -166,6 +166,12 @@ describe('web UI: containers, update, images, compose, terminal, settings', () =
     expect(await img.textContent()).toMatch(/\d+(\.\d)? (B|KB|MB)/);
     await expectAccessible(page, 'images page');
     await shoot(page, 'images');
+    // The image of the container deleted above is used by nobody now: delete it from its row.
+    const unused = page.locator('tbody tr', { hasText: gone });
+    await unused.getByRole('button', { name: `Delete ${gone}` }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+    await unused.waitFor({ state: 'detached' });
+    expect(await docker(host, ['images', '-q', gone])).toBe('');
   });
 
   it('update history page lists the update', async () => {
@@ -197,15 +203,20 @@ describe('web UI: containers, update, images, compose, terminal, settings', () =
     expect(await problem.textContent()).toContain('bogus_key');
     await expectAccessible(page, 'compose editor');
     await shoot(page, 'compose-editor');
-    await setYaml(`services:\n  app:\n    image: ${bed().baseImage}\n    command: ["sleep", "3600"]\n    stop_grace_period: 1s\n    network_mode: none\n    labels:\n      wdui.run: "${run}"\n`);
+    await setYaml(`services:\n  app:\n    image: ${bed().baseImage}\n    command: ["sh", "-c", "echo wdui-compose-log; exec sleep 3600"]\n    stop_grace_period: 1s\n    network_mode: none\n    labels:\n      wdui.run: "${run}"\n`);
     await page.getByRole('button', { name: 'Create and start' }).click();
     await page.getByRole('heading', { name: 'Compose projects' }).waitFor();
     await page.locator(`article[data-project="${project}"][data-status="running"]`).waitFor({ timeout: 30_000 });
     expect(await docker(host, ['ps', '-q', '--filter', `label=com.docker.compose.project=${project}`])).not.toBe('');
     await expectAccessible(page, 'compose page');
     await shoot(page, 'compose');
-    // Stop from the page: the status follows.
+    // The project's logs, live from the page.
+    const card = page.locator(`article[data-project="${project}"]`);
+    await card.getByRole('button', { name: 'Logs' }).click();
+    await page.getByLabel(`Logs: ${project}`).filter({ hasText: /app.*\| wdui-compose-log/ }).waitFor();
+    // Stop from the page: the action's progress streams below the project, and the status follows.
     await page.getByRole('button', { name: `Stop ${project}` }).click();
+    await page.getByLabel(`Progress: ${project}`).filter({ hasText: '✓ stop' }).waitFor({ timeout: 30_000 });
     await page.locator(`article[data-project="${project}"][data-status="stopped"]`).waitFor({ timeout: 30_000 });
     // Delete with its files.
     await page.getByRole('button', { name: `Delete ${project}` }).click();

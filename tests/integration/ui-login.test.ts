@@ -113,10 +113,17 @@ describe('web UI: sign-in and second factor', () => {
     await signedIn();
   });
 
-  it('signs in with password + security key (WebAuthn)', async () => {
+  it('signs in with password + security key (WebAuthn), with the keyboard only', async () => {
     await signOut();
-    await signInWithPassword();
-    await page.getByRole('button', { name: 'Use a security key or passkey' }).click();
+    // The user name field has the focus; Tab to the password, Enter submits, and the security
+    // key button has the focus on the next screen.
+    await page.keyboard.type(USER);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(PASSWORD);
+    await page.keyboard.press('Enter');
+    await page.getByRole('button', { name: 'Use a security key or passkey' }).waitFor();
+    await expect.poll(() => page.evaluate('document.activeElement?.textContent')).toBe('Use a security key or passkey');
+    await page.keyboard.press('Enter');
     await signedIn();
     await page.getByRole('heading', { name: 'Containers' }).waitFor();
   });

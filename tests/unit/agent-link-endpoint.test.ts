@@ -137,6 +137,13 @@ describe('agent link streams', () => {
     expect(produced).toBeLessThan(40);
   });
 
+  it('refuses to call a stream operation or to open a call operation', async () => {
+    const { requester } = pair({ call: async () => 'ran', stream: () => (async function* () {})() });
+    await expect(requester.call('streamLogs' as never, ['web', {}], { timeoutMs: 2000 })).rejects.toMatchObject({ code: ErrorCode.BadRequest, message: /is a stream/ });
+    const it = requester.stream('listContainers' as never, [{ all: true }], { timeoutMs: 2000 })[Symbol.asyncIterator]();
+    await expect(it.next()).rejects.toMatchObject({ code: ErrorCode.BadRequest, message: /is not a stream/ });
+  });
+
   it('throws the agent\'s error at the consumer', async () => {
     const { port } = pair({
       call: async () => null,

@@ -73,6 +73,11 @@ describe('agent link frames', () => {
     expect(!bad.ok && bad.msg).toMatch(/^renameContainer: bad arguments/);
     expect(parseArgs('listContainers', [{ all: 'yes' }]).ok).toBe(false);
     expect(parseArgs('containerLogs', ['web', { tail: -1 }]).ok).toBe(false);
+    expect(parseArgs('streamLogs', ['web', { tail: 10, follow: true }]).ok).toBe(true);
+    expect(parseArgs('streamLogs', ['web', { follow: 'yes' }]).ok).toBe(false);
+    expect(parseArgs('events', [{ types: ['container'] }]).ok).toBe(true);
+    expect(parseArgs('events', []).ok).toBe(true);
+    expect(parseArgs('events', [{ since: 0 }]).ok).toBe(false);
     expect(parseArgs('registryCheck', [{ registry: 'r', apiHost: 'r', repository: 'a', tag: 'b' }, { id: 'sha256:x', repoDigests: [], platform: { os: 'linux', architecture: 'amd64' } }]).ok).toBe(true);
   });
 });

@@ -107,7 +107,7 @@ describe('pipeFrames, dropping (sources that cannot wait)', () => {
       if (i % 100 === 0) await tick();
     }
     await tick();
-    expect(pipe.maxQueued).toBeLessThanOrEqual(10);
+    expect(pipe.maxQueued).toBeLessThanOrEqual(11); // ten frames and the dropped marker
     expect(pipe.dropped).toBeGreaterThan(4000);
     const sentBefore = sink.sent.length;
     sink.buffered = -1e9; // from now on the client reads everything at once
@@ -123,6 +123,21 @@ describe('pipeFrames, dropping (sources that cannot wait)', () => {
     expect(frames.at(-2)).toEqual(line('last'));
     expect(frames.some((f) => f.type === 'dropped')).toBe(true);
     expect(sentBefore).toBeLessThan(20);
+  });
+
+  it('puts the dropped marker where the lost frames were', async () => {
+    const ch = new Channel<string>();
+    const sink = new FakeSink();
+    sink.buffered = 1e9; // the client reads nothing yet
+    const pipe = pipeFrames(ch, sink, line, { dropAfter: 10, highWaterBytes: 100, pollMs: 2 });
+    for (let i = 0; i < 15; i++) ch.push(`e${i}`);
+    await until(() => pipe.dropped === 5, 'five drops');
+    sink.buffered = -1e9;
+    await until(() => pipe.queued === 0, 'the queue to drain');
+    ch.push('e15');
+    ch.end();
+    await pipe.done;
+    expect(sink.frames()).toEqual([...Array.from({ length: 10 }, (_, i) => line(`e${i}`)), { type: 'dropped', count: 5 }, line('e15'), { type: 'end' }]);
   });
 
   it('stop() releases the source', async () => {

@@ -4,6 +4,17 @@ import { api, ApiError, setToken, type LoginResult } from '../api';
 import { t } from '../i18n';
 import { Prefs } from '../prefs';
 
+/**
+ * The autofocus attribute only acts on page load: each step's first field gets the focus when it
+ * appears (a ref callback runs as the element is inserted), once.
+ */
+function focusOnce(el: HTMLElement | null): void {
+  if (el && el.dataset.focused !== '1') {
+    el.dataset.focused = '1';
+    setTimeout(() => el.focus(), 0);
+  }
+}
+
 type Step =
   | { kind: 'password' }
   | { kind: 'verify'; temp: string; methods: string[]; mode: 'otp' | 'recovery' }
@@ -27,6 +38,7 @@ export function Login() {
 
   /** Runs one request; maps 401/429 to clear messages. */
   async function run(work: () => Promise<void>, badKey: 'login.bad' | 'twofa.bad'): Promise<void> {
+    if (busy.value) return;
     busy.value = true;
     error.value = null;
     try {
@@ -50,8 +62,9 @@ export function Login() {
   };
 
   const s = step.value;
+  const focusFirst = focusOnce;
   const msg = error.value === 'locked' ? (lockLeft > 0 ? t('err.locked', { s: lockLeft }) : null) : error.value;
-  const disabled = busy.value || lockLeft > 0;
+  const disabled = lockLeft > 0;
 
   const onPassword = (ev: Event) => {
     ev.preventDefault();
@@ -135,7 +148,7 @@ export function Login() {
         {alert}
         <label>
           {t('login.username')}
-          <input name="username" autocomplete="username" required autofocus />
+          <input name="username" autocomplete="username" required ref={focusFirst} />
         </label>
         <label>
           {t('login.password')}
@@ -152,7 +165,7 @@ export function Login() {
         <h1 tabIndex={-1}>{t('twofa.title')}</h1>
         {alert}
         {s.methods.includes('webauthn') && (
-          <button type="button" class="primary wide" disabled={disabled} onClick={() => void onWebAuthn(s.temp)}>
+          <button type="button" class="primary wide" disabled={disabled} aria-busy={busy.value} onClick={() => void onWebAuthn(s.temp)} ref={focusFirst}>
             {t('twofa.webauthn')}
           </button>
         )}
@@ -160,9 +173,9 @@ export function Login() {
           <label>
             {s.mode === 'otp' ? t('twofa.code') : t('twofa.recovery')}
             {s.mode === 'otp' ? (
-              <input name="code" inputMode="numeric" autocomplete="one-time-code" pattern="[0-9 ]{6,7}" required autofocus={!s.methods.includes('webauthn')} />
+              <input name="code" inputMode="numeric" autocomplete="one-time-code" pattern="[0-9 ]{6,7}" required ref={s.methods.includes('webauthn') ? undefined : focusFirst} />
             ) : (
-              <input name="code" autocomplete="off" required autofocus />
+              <input name="code" autocomplete="off" required ref={focusFirst} />
             )}
           </label>
           <button type="submit" class={s.methods.includes('webauthn') ? '' : 'primary'} disabled={disabled}>
@@ -184,7 +197,7 @@ export function Login() {
         <p>{t('twofa.setupIntro')}</p>
         {alert}
         <div class="stack">
-          <button type="button" class="primary wide" disabled={disabled} onClick={() => void setupOtp(s.temp)}>
+          <button type="button" class="primary wide" disabled={disabled} onClick={() => void setupOtp(s.temp)} ref={focusFirst}>
             {t('twofa.setupOtp')}
           </button>
           <button type="button" class="wide" disabled={disabled} onClick={() => void setupWebAuthn(s.temp)}>
@@ -206,7 +219,7 @@ export function Login() {
         {alert}
         <label>
           {t('twofa.code')}
-          <input name="code" inputMode="numeric" autocomplete="one-time-code" required autofocus />
+          <input name="code" inputMode="numeric" autocomplete="one-time-code" required ref={focusFirst} />
         </label>
         <button class="primary" type="submit" disabled={disabled}>
           {t('twofa.verify')}
@@ -239,7 +252,7 @@ export function RecoveryCodes({ codes, onDone }: { codes: string[]; onDone: () =
           </li>
         ))}
       </ol>
-      <button type="button" class="primary" onClick={onDone} autofocus>
+      <button type="button" class="primary" onClick={onDone} ref={focusOnce}>
         {t('twofa.continue')}
       </button>
     </div>
