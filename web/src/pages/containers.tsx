@@ -198,8 +198,6 @@ export function Containers() {
                   <th scope="col">{t('containers.status')}</th>
                   <th scope="col">{t('containers.image')}</th>
                   <th scope="col">{t('containers.digest')}</th>
-                  <th scope="col">{t('containers.project')}</th>
-                  <th scope="col">{t('containers.checked')}</th>
                   <th scope="col">{t('ui.actions')}</th>
                 </tr>
               </thead>
@@ -225,9 +223,17 @@ function Row(props: { c: Container; busy: string | undefined; onUpdate: (c: Cont
       <td data-label={t('ui.name')}>
         <Link href={`/containers/${encodeURIComponent(c.name)}`}>{c.name}</Link>
         <span class={`state ${c.running ? 'on' : 'off'}`}>{c.running ? t('containers.running') : c.state}</span>
+        {c.compose && (
+          <span class="sub">
+            {t('containers.project')}: {c.compose.project}/{c.compose.service}
+          </span>
+        )}
       </td>
       <td data-label={t('containers.status')}>
         <StatusBadge c={c} />
+        <span class="sub">
+          {t('containers.checked')}: {c.lastCheckedAt ? formatDate(c.lastCheckedAt) : t('containers.never')}
+        </span>
       </td>
       <td data-label={t('containers.image')} class="mono wrap">
         {c.image}
@@ -236,8 +242,6 @@ function Row(props: { c: Container; busy: string | undefined; onUpdate: (c: Cont
         <span title={c.currentDigest}>{shortDigest(c.currentDigest)}</span>
         {c.remoteDigest && c.remoteDigest !== c.currentDigest ? <span title={c.remoteDigest}> → {shortDigest(c.remoteDigest)}</span> : null}
       </td>
-      <td data-label={t('containers.project')}>{c.compose ? `${c.compose.project}/${c.compose.service}` : '—'}</td>
-      <td data-label={t('containers.checked')}>{c.lastCheckedAt ? formatDate(c.lastCheckedAt) : t('containers.never')}</td>
       <td data-label={t('ui.actions')} class="actions">
         {busy ? (
           <span class="muted">{busy}</span>
