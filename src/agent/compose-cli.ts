@@ -26,6 +26,26 @@ function commandArgs(c: ComposeCommand): string[] {
   }
 }
 
+/**
+ * The only variables of the server's environment a docker / docker compose child gets. Compose
+ * interpolates `${VAR}` in a compose file from its environment, so anything else (USER_PASSWORD,
+ * JWT and registry secrets, WATCH_* settings …) would reach the project's containers and
+ * compose's error messages. A project takes its variables from the `.env` file in its folder.
+ */
+export const CHILD_ENV_KEYS = ['PATH', 'HOME', 'DOCKER_CONFIG', 'DOCKER_CERT_PATH', 'DOCKER_TLS_VERIFY', 'LANG', 'LC_ALL', 'TMPDIR', 'XDG_RUNTIME_DIR'] as const;
+
+/** The environment of a docker / compose child: the allowlisted variables and the engine's DOCKER_HOST. */
+export function childEnv(from: Record<string, string | undefined>, dockerHost: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const k of CHILD_ENV_KEYS) {
+    const v = from[k];
+    if (v) env[k] = v;
+  }
+  env.PATH ??= '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+  env.DOCKER_HOST = dockerHost;
+  return env;
+}
+
 /** "web-1  | text" → the container prefix compose prints and the line. */
 export function parseLogLine(raw: string, stream: 'stdout' | 'stderr'): ComposeLogLine | null {
   const line = clean(raw);
@@ -45,13 +65,18 @@ export class ComposeCli implements ComposePort {
   private readonly children = new Set<ChildProcess>();
   private emptyDir: string | undefined;
 
-  constructor(private readonly dockerHost: string, private readonly timeoutMs = 10 * 60_000) {}
+  private readonly env: Record<string, string>;
+  private readonly timeoutMs: number;
+
+  /** `env`: the server's environment (default process.env), of which only CHILD_ENV_KEYS are passed on. */
+  constructor(dockerHost: string, opts: { env?: Record<string, string | undefined>; timeoutMs?: number } = {}) {
+    this.env = childEnv(opts.env ?? process.env, dockerHost);
+    this.timeoutMs = opts.timeoutMs ?? 10 * 60_000;
+  }
 
   private spawn(project: ComposeProjectRef | null, args: string[], stdin?: string): ChildProcess {
     const argv = ['compose', ...(project ? ['-p', project.name, ...project.files.flatMap((f) => ['-f', f])] : []), ...args];
-    const env: NodeJS.ProcessEnv = { ...process.env, DOCKER_HOST: this.dockerHost };
-    delete env.COMPOSE_FILE;
-    delete env.COMPOSE_PROJECT_NAME;
+    const env = { ...this.env };
     const cwd = project && project.files.length > 0 && project.workingDir ? project.workingDir : (this.emptyDir ??= mkdtempSync(join(tmpdir(), 'wd-compose-')));
     const child = spawn('docker', argv, { cwd, env, detached: true, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     if (stdin !== undefined) {
