@@ -75,7 +75,10 @@ export class ComposeCli implements ComposePort {
   }
 
   private spawn(project: ComposeProjectRef | null, args: string[], stdin?: string): ChildProcess {
-    const argv = ['compose', ...(project ? ['-p', project.name, ...project.files.flatMap((f) => ['-f', f])] : []), ...args];
+    // With files: the project folder is given, so a compose file passed by its real path (a
+    // link resolved and checked by the caller) keeps the project's own folder.
+    const files = project && project.files.length > 0 ? [...(project.workingDir ? ['--project-directory', project.workingDir] : []), ...project.files.flatMap((f) => ['-f', f])] : [];
+    const argv = ['compose', ...(project ? ['-p', project.name, ...files] : []), ...args];
     const env = { ...this.env };
     const cwd = project && project.files.length > 0 && project.workingDir ? project.workingDir : (this.emptyDir ??= mkdtempSync(join(tmpdir(), 'wd-compose-')));
     const child = spawn('docker', argv, { cwd, env, detached: true, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });

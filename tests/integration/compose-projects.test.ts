@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -215,6 +216,13 @@ describe('compose projects on the real engine and docker compose', () => {
     expect(readLeak.status).toBe(400);
     expect(readLeak.body.msg).toContain('symbolic link pointing outside APP_PATH');
     expect(JSON.stringify(readLeak.body)).not.toContain('outside-only');
+    // start and pull run compose on the file: refused before compose sees it.
+    for (const action of ['start', 'pull']) {
+      const r = await call('POST', `/api/compose/${action}`, { name: 'leak' });
+      expect([r.status, r.body.msg], action).toEqual([400, 'project leak refused: its compose file is a symbolic link pointing outside APP_PATH; Watch Docker only manages real folders inside APP_PATH']);
+      expect(JSON.stringify(r.body)).not.toContain('outside-only');
+    }
+    expect(await docker(host, ['ps', '-aq', '--filter', 'label=com.docker.compose.project=leak'])).toBe('');
     const del = await call('DELETE', '/api/compose/delete?name=evil&removeFiles=true');
     expect(del.status).toBe(400);
     const over = await call('POST', '/api/compose/create', { name: 'evil', yaml: 'services: {}\n', overwrite: true });
@@ -225,6 +233,20 @@ describe('compose projects on the real engine and docker compose', () => {
     expect(lstatSync(join(appPath, 'evil')).isSymbolicLink()).toBe(true);
     rmSync(join(appPath, 'evil'));
     rmSync(join(appPath, 'leak'), { recursive: true });
+  });
+
+  it('a FIFO behind the compose file never hangs a request: the project shows as error', async () => {
+    const dir = join(appPath, 'wdcf-fifo');
+    mkdirSync(dir);
+    execFileSync('mkfifo', [join(dir, 'pipe')]);
+    symlinkSync('pipe', join(dir, 'compose.yaml'));
+    const why = 'project wdcf-fifo refused: its compose file is a named pipe, not a regular file; Watch Docker only manages real folders inside APP_PATH';
+    expect(await project('wdcf-fifo')).toMatchObject({ managed: true, status: 'error', error: why });
+    for (const [method, path, body] of [['GET', '/api/compose/file?name=wdcf-fifo', undefined], ['POST', '/api/compose/start', { name: 'wdcf-fifo' }], ['POST', '/api/compose/pull', { name: 'wdcf-fifo' }]] as const) {
+      const r = await call(method, path, body);
+      expect([r.status, r.body.msg], path).toEqual([400, why]);
+    }
+    rmSync(dir, { recursive: true });
   });
 
   it('a project started elsewhere shows up unmanaged; it can be stopped and taken down, but its files are not ours', async () => {

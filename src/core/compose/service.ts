@@ -215,10 +215,11 @@ export class ComposeService {
   /** The folder with its resolved services, or compose's reason why it does not resolve. */
   private async source(f: ProjectFolder, fresh = false): Promise<ManagedSource> {
     try {
-      const { yaml } = await this.files.read(f.name);
+      // read() checks the file (a regular file inside APP_PATH); compose gets its checked real path.
+      const { yaml, folder } = await this.files.read(f.name);
       let cached = this.models.get(f.name);
       if (fresh || !cached || cached.yaml !== yaml) {
-        const r = await this.deps.compose.config({ project: refOf(f) });
+        const r = await this.deps.compose.config({ project: refOf(folder) });
         cached = r.ok ? { yaml, services: summariseModel(r.model) } : { yaml, error: `compose file is invalid: ${r.error}` };
         this.models.set(f.name, cached);
       }
