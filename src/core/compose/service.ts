@@ -9,6 +9,7 @@ import { composeContainer, summariseModel, type ComposeContainer, type ServiceDe
 import type { ComposeLogLine, ComposePort, ComposeProjectRef } from './port.js';
 import type { ProjectFiles, ProjectFolder } from './project-files.js';
 import { assertProjectName, assertServiceName } from './project-name.js';
+import type { ProjectLocks } from './project-locks.js';
 import { buildProjects, type ComposeProject, type ManagedSource } from './projects.js';
 import type { ProgressEvent } from './progress.js';
 import { checkComposeUpload } from './upload.js';
@@ -23,6 +24,8 @@ export interface ComposeServiceDeps {
   docker: Pick<DockerPort, 'listContainers' | 'inspectImage'> & Pick<DockerLifecyclePort, 'inspectContainerRaw'>;
   scanner: Pick<Scanner, 'last'>;
   logger: Logger;
+  /** The per-project lock, shared with UpdateService (a compose container's update holds its project). */
+  locks: ProjectLocks;
 }
 
 export interface LogOptions {
@@ -48,7 +51,7 @@ export class ComposeService {
   private readonly models = new Map<string, { yaml: string; services?: Record<string, ServiceDecl>; error?: string }>();
 
   constructor(private readonly deps: ComposeServiceDeps) {
-    this.runner = new ActionRunner(deps.compose);
+    this.runner = new ActionRunner(deps.compose, deps.locks);
   }
 
   private get files(): ProjectFiles {
