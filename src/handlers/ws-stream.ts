@@ -202,8 +202,15 @@ export function pipeFrames<T>(source: AsyncIterable<T>, sink: FrameSink, toFrame
     const queue: StreamFrame[] = [];
     let active: Promise<void> | null = null;
     let sourceDone: StreamFrame | null = null;
-    /** One sender at a time; a call while it runs returns the running one. */
-    const flush = (): Promise<void> => (active ??= sendQueued().finally(() => (active = null)));
+    /**
+     * One sender at a time; a call while it runs returns the running one. A frame queued after
+     * the sender saw an empty queue but before it finished is sent by a new sender (else the
+     * last frame of a burst, e.g. a compose action's done, waited for a next frame forever).
+     */
+    const flush = (): Promise<void> => (active ??= sendQueued().finally(() => {
+      active = null;
+      if (queue.length > 0 && !stopped) void flush();
+    }));
     const sendQueued = async (): Promise<void> => {
       while (!stopped && queue.length > 0) {
         await room();
