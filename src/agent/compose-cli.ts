@@ -46,13 +46,16 @@ export function childEnv(from: Record<string, string | undefined>, dockerHost: s
   return env;
 }
 
-/** "web-1  | text" → the container prefix compose prints and the line. */
-export function parseLogLine(raw: string, stream: 'stdout' | 'stderr'): ComposeLogLine | null {
+/**
+ * "web-1  | text" → the container prefix compose prints and the line. No `stream`: compose
+ * prints its containers' stdout and stderr alike on its own stdout, so it cannot be told.
+ */
+export function parseLogLine(raw: string): ComposeLogLine | null {
   const line = clean(raw);
   const bar = line.indexOf(' | ');
   if (bar < 0) return null;
   const container = line.slice(0, bar).trim();
-  return { service: container.replace(/-\d+$/, ''), container, text: line.slice(bar + 3), stream };
+  return { service: container.replace(/-\d+$/, ''), container, text: line.slice(bar + 3) };
 }
 
 /**
@@ -250,11 +253,11 @@ export class ComposeCli implements ComposePort {
       if (code === 0) ch.end();
       else ch.end(new AppError(ErrorCode.DockerError, `docker compose logs for project ${project.name} failed: ${complaints.slice(-3).join(' ') || `exit ${code}`}`));
     };
-    for (const [s, stream] of [[child.stdout, 'stdout'], [child.stderr, 'stderr']] as const) {
+    for (const s of [child.stdout, child.stderr]) {
       if (!s) continue;
       const rl = createInterface({ input: s, crlfDelay: Infinity });
       rl.on('line', (l) => {
-        const parsed = parseLogLine(l, stream);
+        const parsed = parseLogLine(l);
         if (parsed) ch.push(parsed);
         else if (clean(l).trim()) complaints.push(clean(l).trim());
       });

@@ -189,6 +189,30 @@ export class ComposeService {
     });
   }
 
+  /**
+   * Before a logs stream: the project exists and has these services (404 naming them if not).
+   * Light: the engine's container list and this project's folder only, no compose ls and no
+   * other project; compose config runs only for a service not seen on a container and not cached.
+   */
+  async checkLogs(name: string, services: string[] = []): Promise<void> {
+    assertProjectName(name);
+    for (const s of services) assertServiceName(s);
+    const [m, listed] = await Promise.all([
+      // A project whose file is refused still has logs: they are read by project name only.
+      this.deps.files ? this.deps.files.find(name).catch(() => null) : Promise.resolve(null),
+      this.deps.docker.listContainers({ all: true }),
+    ]);
+    const own = listed.filter((c) => c.labels[LABEL] === name && c.labels['com.docker.compose.oneoff'] !== 'True');
+    if (!m && own.length === 0) throw new AppError(ErrorCode.NotFound, `no compose project ${name}`);
+    const known = new Set(own.map((c) => c.labels['com.docker.compose.service'] ?? ''));
+    let unknown = services.filter((s) => !known.has(s));
+    if (unknown.length > 0 && m) {
+      const declared = (this.models.get(name)?.services ?? (await this.source(m)).services) ?? {};
+      unknown = unknown.filter((s) => !(s in declared));
+    }
+    if (unknown.length > 0) throw new AppError(ErrorCode.NotFound, `project ${name} has no service ${unknown.join(', ')}`, { name, services: unknown });
+  }
+
   /** The running action's lines so far, then every action's events live, until the consumer stops. */
   progress(name: string): AsyncIterable<ProgressEvent> {
     assertProjectName(name);
