@@ -232,7 +232,13 @@ describe('compose projects on the real engine and docker compose', () => {
     expect(readFileSync(join(outside, 'compose.yaml'), 'utf8')).toContain('outside-only');
     expect(lstatSync(join(appPath, 'evil')).isSymbolicLink()).toBe(true);
     rmSync(join(appPath, 'evil'));
-    rmSync(join(appPath, 'leak'), { recursive: true });
+    // Actions by project name only (no compose file read) still work, and the folder can go: its link is removed, not followed.
+    const stopLeak = await call('POST', '/api/compose/stop', { name: 'leak' });
+    expect(stopLeak.status, stopLeak.body.msg).toBe(200);
+    const delLeak = await call('DELETE', '/api/compose/delete', { name: 'leak', removeFiles: true });
+    expect(delLeak.status, delLeak.body.msg).toBe(200);
+    expect(existsSync(join(appPath, 'leak'))).toBe(false);
+    expect(readFileSync(join(outside, 'compose.yaml'), 'utf8')).toContain('outside-only');
   });
 
   it('a FIFO behind the compose file never hangs a request: the project shows as error', async () => {

@@ -99,14 +99,14 @@ export class ComposeService {
 
   stop(name: string): Promise<ActionResult> {
     return this.act(name, 'stop', async (ctx) => {
-      await this.locate(name);
+      await this.locate(name, true);
       await ctx.exec(byName(name), { op: 'stop' });
     });
   }
 
   restart(name: string): Promise<ActionResult> {
     return this.act(name, 'restart', async (ctx) => {
-      await this.locate(name);
+      await this.locate(name, true);
       await ctx.exec(byName(name), { op: 'restart' });
     });
   }
@@ -146,7 +146,7 @@ export class ComposeService {
   /** `down` (volumes kept unless removeVolumes), then the folder removed only with removeFiles. */
   delete(name: string, opts: { removeFiles?: boolean; removeVolumes?: boolean } = {}): Promise<ActionResult> {
     return this.act(name, 'delete', async (ctx) => {
-      const m = await this.locate(name);
+      const m = await this.locate(name, true);
       if (opts.removeFiles && !m) throw new AppError(ErrorCode.BadRequest, `project ${name} is not under APP_PATH: there are no files to remove`);
       await ctx.exec(byName(name), { op: 'down', ...(opts.removeVolumes ? { removeVolumes: true } : {}) });
       if (opts.removeFiles) {
@@ -184,7 +184,7 @@ export class ComposeService {
     assertProjectName(name);
     for (const s of opts.services ?? []) assertServiceName(s);
     return lazyIterable(async () => {
-      await this.locate(name);
+      await this.checkLogs(name);
       return this.deps.compose.logs(byName(name), opts);
     });
   }
@@ -225,9 +225,20 @@ export class ComposeService {
     return result;
   }
 
-  /** The project's folder under APP_PATH, or null when only the engine knows it; 404 when neither does. */
-  private async locate(name: string): Promise<ProjectFolder | null> {
-    const m = this.deps.files ? await this.deps.files.find(name) : null;
+  /**
+   * The project's folder under APP_PATH, or null when only the engine knows it; 404 when neither
+   * does. `byName`: for actions that read no compose file (stop, restart, down), a refused compose
+   * file (a link out of APP_PATH, a FIFO …) does not block them; its folder is still the project's.
+   */
+  private async locate(name: string, byName = false): Promise<ProjectFolder | null> {
+    let m: ProjectFolder | null = null;
+    try {
+      m = this.deps.files ? await this.deps.files.find(name) : null;
+    } catch (err) {
+      if (!byName || !(err instanceof AppError) || err.code !== ErrorCode.BadRequest || !this.deps.files) throw err;
+      // folderOf refuses a symlinked folder itself: only a real folder of APP_PATH gets here.
+      m = { name, folder: await this.deps.files.folderOf(name), file: '' };
+    }
     if (m) return m;
     if ((await this.containers(name)).length > 0) return null;
     throw new AppError(ErrorCode.NotFound, `no compose project ${name}`);
