@@ -8,6 +8,10 @@
 #     -v watch-docker-data:/data \
 #     watch-docker
 #
+# Compose projects: also `-v /opt/stacks:/opt/stacks -e APP_PATH=/opt/stacks` (the same path
+# inside and outside, so that relative bind mounts in compose files resolve on the host).
+# The image carries the docker CLI and the Compose v2 plugin (client only, no daemon).
+#
 # Docker socket access without root: the server runs as the unprivileged `node` user
 # (uid/gid 1000). The host's socket is owned by root and the host's `docker` group, mode
 # 0660, and that group's id differs from host to host (and means nothing inside this image).
@@ -33,6 +37,35 @@ COPY src ./src
 COPY web ./web
 COPY scripts/check-web-budget.mjs ./scripts/
 RUN npm run build
+
+# ---- docker CLI + Compose v2 plugin, from Debian 13 (trixie) packages -----------------------
+# Compose management and container shells run `docker compose …` and `docker exec -it …`.
+# bookworm's docker.io is 20.10 without Compose v2; trixie's docker-cli (26.1) and
+# docker-compose (v2) need only libc6 >= 2.34 (bookworm has 2.36). The packages are fetched
+# with a separate, trixie-only apt configuration (the image's own apt state stays untouched;
+# signatures checked with the image's Debian keyring) and only the two binaries reach the
+# final image: no daemon, no containerd. DEBIAN_MIRROR: another Debian mirror (default: the
+# one the base image's apt sources name).
+FROM node:22-bookworm-slim AS docker-cli
+ARG DEBIAN_MIRROR=""
+RUN set -eu; \
+    mirror="$DEBIAN_MIRROR"; \
+    for f in /etc/apt/sources.list.d/*.sources; do \
+      [ -n "$mirror" ] || [ ! -f "$f" ] || mirror=$(awk '/^URIs:/ && $2 !~ /security/ {print $2; exit}' "$f"); \
+    done; \
+    [ -n "$mirror" ] || [ ! -f /etc/apt/sources.list ] || \
+      mirror=$(awk '$1 == "deb" && $0 !~ /security/ { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; exit } }' /etc/apt/sources.list); \
+    [ -n "$mirror" ] || mirror=http://deb.debian.org/debian; \
+    t=/tmp/trixie; mkdir -p $t/lists/partial $t/cache/archives/partial $t/debs /out/usr/local/bin /out/usr/libexec/docker/cli-plugins; \
+    echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror trixie main" >$t/sources.list; \
+    o="-o Dir::Etc::SourceList=$t/sources.list -o Dir::Etc::SourceParts=/dev/null -o Dir::State::Lists=$t/lists -o Dir::Cache=$t/cache -o APT::Sandbox::User=root"; \
+    apt-get $o update -q; \
+    cd $t/debs; apt-get $o download docker-cli docker-compose; \
+    dpkg -x docker-cli_*.deb $t/x; dpkg -x docker-compose_*.deb $t/x; \
+    install -m 0755 $t/x/usr/bin/docker /out/usr/local/bin/docker; \
+    install -m 0755 $t/x/usr/libexec/docker/cli-plugins/docker-compose /out/usr/libexec/docker/cli-plugins/docker-compose; \
+    /out/usr/local/bin/docker --version; /out/usr/libexec/docker/cli-plugins/docker-compose version; \
+    rm -rf $t
 
 # ---- runtime: production dependencies + compiled JS only -----------------------------------
 FROM node:22-bookworm-slim
@@ -62,7 +95,13 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund --no-update-notifier \
  && npm cache clean --force \
  && rm -rf /root/.npm /tmp/*
+# The web shell's PTY (node-pty) has its native binary in an optional per-platform package
+# (@lydell/node-pty-linux-x64 …) that --omit=optional leaves out: it comes from the build
+# stage, which installed this platform's optional packages.
+COPY --from=build /app/node_modules/@lydell/ ./node_modules/@lydell/
 COPY --from=build /app/dist ./dist
+# `docker` (client only) and `docker compose`, for compose projects and container shells.
+COPY --from=docker-cli /out/ /
 
 # State (store) lives in /data, owned by the runtime user. The code stays root-owned and
 # read-only for it.

@@ -14,6 +14,7 @@ import { createUpdateChecker } from './core/update-check.js';
 import type { AppDeps } from './handlers/app.js';
 import { ComposeCli } from './agent/compose-cli.js';
 import { FsProjectFiles } from './agent/project-files-fs.js';
+import { ProjectLocks } from './core/compose/project-locks.js';
 import { ComposeService } from './core/compose/service.js';
 import { DockerodePort } from './agent/docker/dockerode-port.js';
 import { nodePeerAddress } from './handlers/auth-client-address.js';
@@ -52,11 +53,13 @@ export async function createNodeRuntime(config: LoadedConfig, env: Record<string
   const updater = new Updater({ docker, store, logger, clock: systemClock });
   const history = new UpdateHistory(store);
   const composeCli = new ComposeCli(dockerHost);
+  // One lock per compose project, held by compose actions and by a compose container's update alike.
+  const composeLocks = new ProjectLocks();
   const compose = new ComposeService({
-    compose: composeCli, files: config.compose.appPath ? new FsProjectFiles(config.compose.appPath) : null, docker, scanner, logger: logger.child({ component: 'compose' }),
+    compose: composeCli, files: config.compose.appPath ? new FsProjectFiles(config.compose.appPath) : null, docker, scanner, logger: logger.child({ component: 'compose' }), locks: composeLocks,
   });
   const updates = new UpdateService({
-    docker, updater, compose: composeCli, scanner, history, config, credentials, logger, clock: systemClock,
+    docker, updater, compose: composeCli, composeLocks, scanner, history, config, credentials, logger, clock: systemClock,
     updaterOptions: { settleMs: config.derived.settleMs, removeOldImage: config.update.removeOldImage },
   });
   return {

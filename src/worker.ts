@@ -9,6 +9,7 @@ import { loadConfig } from './core/config/load.js';
 import type { FullDockerPort } from './core/docker/port.js';
 import type { ComposePort } from './core/compose/port.js';
 import type { ProjectFiles } from './core/compose/project-files.js';
+import { ProjectLocks } from './core/compose/project-locks.js';
 import { ComposeService } from './core/compose/service.js';
 import { Auth } from './core/auth/auth.js';
 import { authSettings } from './core/auth/settings.js';
@@ -74,8 +75,9 @@ function build(env: WorkerEnv) {
   const auth = new Auth({ settings: { ...authSettings(config), passwordIterations: 100_000 }, store, logger, clock: systemClock });
   const history = new UpdateHistory(store);
   const updater = new Updater({ docker: disconnectedDocker, store, logger });
-  const updates = new UpdateService({ docker: disconnectedDocker, updater, compose: null, scanner, history, config, credentials: config.registry.auth, logger, clock: systemClock });
-  const compose = new ComposeService({ compose: disconnectedCompose, files: disconnectedFiles, docker: disconnectedDocker, scanner, logger });
+  const composeLocks = new ProjectLocks();
+  const updates = new UpdateService({ docker: disconnectedDocker, updater, compose: null, composeLocks, scanner, history, config, credentials: config.registry.auth, logger, clock: systemClock });
+  const compose = new ComposeService({ compose: disconnectedCompose, files: disconnectedFiles, docker: disconnectedDocker, scanner, logger, locks: composeLocks });
   const hosts = new EdgeHostDirectory(env);
   const deps: AppDeps = {
     config, docker: disconnectedDocker, updates, compose, history, inventory, scanner, auth, getClientAddress: cloudflarePeerAddress, store, logger, clock: systemClock, version: pkg.version, hosts,

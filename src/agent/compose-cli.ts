@@ -26,13 +26,36 @@ function commandArgs(c: ComposeCommand): string[] {
   }
 }
 
-/** "web-1  | text" → the container prefix compose prints and the line. */
-export function parseLogLine(raw: string, stream: 'stdout' | 'stderr'): ComposeLogLine | null {
+/**
+ * The only variables of the server's environment a docker / docker compose child gets. Compose
+ * interpolates `${VAR}` in a compose file from its environment, so anything else (USER_PASSWORD,
+ * JWT and registry secrets, WATCH_* settings …) would reach the project's containers and
+ * compose's error messages. A project takes its variables from the `.env` file in its folder.
+ */
+export const CHILD_ENV_KEYS = ['PATH', 'HOME', 'DOCKER_CONFIG', 'DOCKER_CERT_PATH', 'DOCKER_TLS_VERIFY', 'LANG', 'LC_ALL', 'TMPDIR', 'XDG_RUNTIME_DIR'] as const;
+
+/** The environment of a docker / compose child: the allowlisted variables and the engine's DOCKER_HOST. */
+export function childEnv(from: Record<string, string | undefined>, dockerHost: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const k of CHILD_ENV_KEYS) {
+    const v = from[k];
+    if (v) env[k] = v;
+  }
+  env.PATH ??= '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+  env.DOCKER_HOST = dockerHost;
+  return env;
+}
+
+/**
+ * "web-1  | text" → the container prefix compose prints and the line. No `stream`: compose
+ * prints its containers' stdout and stderr alike on its own stdout, so it cannot be told.
+ */
+export function parseLogLine(raw: string): ComposeLogLine | null {
   const line = clean(raw);
   const bar = line.indexOf(' | ');
   if (bar < 0) return null;
   const container = line.slice(0, bar).trim();
-  return { service: container.replace(/-\d+$/, ''), container, text: line.slice(bar + 3), stream };
+  return { service: container.replace(/-\d+$/, ''), container, text: line.slice(bar + 3) };
 }
 
 /**
@@ -45,13 +68,21 @@ export class ComposeCli implements ComposePort {
   private readonly children = new Set<ChildProcess>();
   private emptyDir: string | undefined;
 
-  constructor(private readonly dockerHost: string, private readonly timeoutMs = 10 * 60_000) {}
+  private readonly env: Record<string, string>;
+  private readonly timeoutMs: number;
+
+  /** `env`: the server's environment (default process.env), of which only CHILD_ENV_KEYS are passed on. */
+  constructor(dockerHost: string, opts: { env?: Record<string, string | undefined>; timeoutMs?: number } = {}) {
+    this.env = childEnv(opts.env ?? process.env, dockerHost);
+    this.timeoutMs = opts.timeoutMs ?? 10 * 60_000;
+  }
 
   private spawn(project: ComposeProjectRef | null, args: string[], stdin?: string): ChildProcess {
-    const argv = ['compose', ...(project ? ['-p', project.name, ...project.files.flatMap((f) => ['-f', f])] : []), ...args];
-    const env: NodeJS.ProcessEnv = { ...process.env, DOCKER_HOST: this.dockerHost };
-    delete env.COMPOSE_FILE;
-    delete env.COMPOSE_PROJECT_NAME;
+    // With files: the project folder is given, so a compose file passed by its real path (a
+    // link resolved and checked by the caller) keeps the project's own folder.
+    const files = project && project.files.length > 0 ? [...(project.workingDir ? ['--project-directory', project.workingDir] : []), ...project.files.flatMap((f) => ['-f', f])] : [];
+    const argv = ['compose', ...(project ? ['-p', project.name, ...files] : []), ...args];
+    const env = { ...this.env };
     const cwd = project && project.files.length > 0 && project.workingDir ? project.workingDir : (this.emptyDir ??= mkdtempSync(join(tmpdir(), 'wd-compose-')));
     const child = spawn('docker', argv, { cwd, env, detached: true, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     if (stdin !== undefined) {
@@ -222,11 +253,11 @@ export class ComposeCli implements ComposePort {
       if (code === 0) ch.end();
       else ch.end(new AppError(ErrorCode.DockerError, `docker compose logs for project ${project.name} failed: ${complaints.slice(-3).join(' ') || `exit ${code}`}`));
     };
-    for (const [s, stream] of [[child.stdout, 'stdout'], [child.stderr, 'stderr']] as const) {
+    for (const s of [child.stdout, child.stderr]) {
       if (!s) continue;
       const rl = createInterface({ input: s, crlfDelay: Infinity });
       rl.on('line', (l) => {
-        const parsed = parseLogLine(l, stream);
+        const parsed = parseLogLine(l);
         if (parsed) ch.push(parsed);
         else if (clean(l).trim()) complaints.push(clean(l).trim());
       });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
-import { lstat, mkdir, open, readdir, realpath, rename, rm, unlink } from 'node:fs/promises';
-import { join, sep } from 'node:path';
+import { lstat, mkdir, open, readdir, readlink, realpath, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { basename, join, sep } from 'node:path';
 import { COMPOSE_FILE_NAMES, type ProjectFiles, type ProjectFolder } from '../core/compose/project-files.js';
 import { assertProjectName, PROJECT_NAME } from '../core/compose/project-name.js';
 import { AppError, ErrorCode } from '../core/errors.js';
@@ -15,13 +15,42 @@ const lstatOrNull = (p: string): Promise<Stats | null> =>
     throw err;
   });
 
+/** Points between a check and the use that follows it, where a test can change the disk (races). */
+export type RacePoint = 'folder-checked' | 'file-checked' | 'before-rename';
+
+const under = (root: string, path: string): boolean => path.startsWith(root + sep);
+
+function kindOf(st: Stats): string {
+  if (st.isDirectory()) return 'a folder';
+  if (st.isFIFO()) return 'a named pipe';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  return 'not a regular file';
+}
+
+/**
+ * Where an open file or folder really is (Linux: /proc/self/fd/N names the opened inode, so a
+ * path swapped after the open changes nothing); null where /proc is not mounted.
+ */
+async function openedPath(handle: FileHandle): Promise<string | null> {
+  try {
+    return await readlink(`/proc/self/fd/${handle.fd}`);
+  } catch {
+    return null;
+  }
+}
+
 /**
  * The projects under APP_PATH on this machine's disk. Every path is resolved (realpath) and
  * must stay inside APP_PATH; a project folder must be a real folder, never a symlink, so
- * nothing outside APP_PATH is ever read, written or removed through a project name.
+ * nothing outside APP_PATH is ever read, written or removed through a project name. A compose
+ * file must resolve to a regular file inside APP_PATH (a FIFO or device is never opened).
+ * Checks are repeated on what was actually opened, so a folder swapped for a symlink between
+ * a check and its use is caught.
  */
 export class FsProjectFiles implements ProjectFiles {
-  constructor(private readonly appPath: string) {}
+  /** `race`: called between a check and its use (tests change the disk there). */
+  constructor(private readonly appPath: string, private readonly race: (point: RacePoint) => void | Promise<void> = () => undefined) {}
 
   private async root(): Promise<string> {
     try {
@@ -48,11 +77,14 @@ export class FsProjectFiles implements ProjectFiles {
     return { root, path, exists: true };
   }
 
-  /** The first compose file present in a project folder (a symlink counts; reading it checks where it leads). */
+  /**
+   * The first compose file present in a project folder. A symlink, FIFO … counts (so the project
+   * shows, as an error); find() and read() check what it really is before compose or we open it.
+   */
   private async composeFile(path: string): Promise<string | null> {
     for (const f of COMPOSE_FILE_NAMES) {
       const st = await lstatOrNull(join(path, f));
-      if (st && (st.isFile() || st.isSymbolicLink())) return join(path, f);
+      if (st && !st.isDirectory()) return join(path, f);
     }
     return null;
   }
@@ -69,10 +101,33 @@ export class FsProjectFiles implements ProjectFiles {
     return out.sort((a, b) => a.name.localeCompare(b.name));
   }
 
+  /**
+   * The compose file's real path, checked: inside APP_PATH, a regular file, not too large. This
+   * path (never the link) is what compose gets with -f, so it reads what was checked.
+   */
+  private async target(name: string, root: string, file: string): Promise<string> {
+    let real: string;
+    try {
+      real = await realpath(file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw this.refuse(name, 'its compose file is a symbolic link to nothing');
+      throw err;
+    }
+    if (!under(root, real)) throw this.refuse(name, 'its compose file is a symbolic link pointing outside APP_PATH');
+    const st = await stat(real);
+    if (!st.isFile()) throw this.refuse(name, `its compose file is ${kindOf(st)}, not a regular file`);
+    if (st.size > MAX_READ_BYTES) throw this.tooLarge(name, st.size);
+    return real;
+  }
+
+  private tooLarge(name: string, size: number): AppError {
+    return new AppError(ErrorCode.BadRequest, `compose file of ${name} is too large (${Math.ceil(size / 1024)} KiB, at most ${MAX_READ_BYTES / 1024} KiB)`);
+  }
+
   async find(name: string): Promise<ProjectFolder | null> {
     const f = await this.folder(name);
     const file = f.exists ? await this.composeFile(f.path) : null;
-    return file ? { name, folder: f.path, file } : null;
+    return file ? { name, folder: f.path, file: await this.target(name, f.root, file) } : null;
   }
 
   async exists(name: string): Promise<boolean> {
@@ -88,38 +143,81 @@ export class FsProjectFiles implements ProjectFiles {
     const f = await this.folder(name);
     const file = f.exists ? await this.composeFile(f.path) : null;
     if (!file) throw new AppError(ErrorCode.NotFound, `no compose project ${name} under APP_PATH`);
-    const real = await realpath(file);
-    if (!real.startsWith(f.root + sep)) throw this.refuse(name, 'its compose file is a symbolic link pointing outside APP_PATH');
-    // O_NOFOLLOW: the resolved path must not have become a symlink in the meantime.
-    const handle = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW);
+    await this.race('folder-checked');
+    const real = await this.target(name, f.root, file);
+    await this.race('file-checked');
+    // O_NOFOLLOW: the last component must not have become a link; O_NONBLOCK: a FIFO swapped
+    // in never blocks the open (it is refused below, as not a regular file).
+    let handle: FileHandle;
+    try {
+      handle = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw this.refuse(name, 'its compose file was replaced by a symbolic link');
+      throw err;
+    }
     try {
       const st = await handle.stat();
-      if (!st.isFile()) throw this.refuse(name, 'its compose file is not a regular file');
-      if (st.size > MAX_READ_BYTES) throw new AppError(ErrorCode.BadRequest, `compose file of ${name} is too large to show (${Math.ceil(st.size / 1024)} KiB)`);
-      return { folder: { name, folder: f.path, file }, yaml: await handle.readFile('utf8') };
+      if (!st.isFile()) throw this.refuse(name, `its compose file is ${kindOf(st)}, not a regular file`);
+      if (st.size > MAX_READ_BYTES) throw this.tooLarge(name, st.size);
+      // A folder on the way swapped for a symlink after the checks: what was opened tells.
+      const opened = await openedPath(handle);
+      if (opened !== null && !under(f.root, opened)) throw this.refuse(name, 'its compose file resolves outside APP_PATH');
+      return { folder: { name, folder: f.path, file: real }, yaml: await handle.readFile('utf8') };
     } finally {
       await handle.close();
     }
   }
 
+  /** Opens the project folder itself (never through a link) and checks it is still APP_PATH/name. */
+  private async openFolder(name: string, path: string): Promise<{ dir: FileHandle; base: string }> {
+    let dir: FileHandle;
+    try {
+      dir = await open(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ELOOP' || code === 'ENOTDIR') throw this.refuse(name, 'its folder was replaced by a symbolic link');
+      throw err;
+    }
+    const opened = await openedPath(dir);
+    if (opened !== null && opened !== path) {
+      await dir.close();
+      throw this.refuse(name, 'its folder resolves outside APP_PATH');
+    }
+    // Paths through /proc/self/fd/N stay on the opened folder even if its name is swapped later.
+    return { dir, base: opened === null ? path : `/proc/self/fd/${dir.fd}` };
+  }
+
   async write(name: string, yaml: string): Promise<ProjectFolder> {
     const f = await this.folder(name);
     if (!f.exists) await mkdir(f.path, { mode: 0o755 });
-    const file = (await this.composeFile(f.path)) ?? join(f.path, COMPOSE_FILE_NAMES[0]);
-    const tmp = join(f.path, `.watch-docker-${randomBytes(6).toString('hex')}.tmp`);
-    // 'wx' never follows or reuses an existing path; rename replaces the file (or a link) itself.
-    const handle = await open(tmp, 'wx', 0o644);
+    await this.race('folder-checked');
+    const { dir, base } = await this.openFolder(name, f.path);
     try {
-      await handle.writeFile(yaml, 'utf8');
-      await handle.sync();
-      await handle.close();
-      await rename(tmp, file);
-    } catch (err) {
-      await handle.close().catch(() => undefined);
-      await unlink(tmp).catch(() => undefined);
-      throw err;
+      const fileName = basename((await this.composeFile(base)) ?? COMPOSE_FILE_NAMES[0]);
+      const tmpName = `.watch-docker-${randomBytes(6).toString('hex')}.tmp`;
+      // 'wx' never follows or reuses an existing path; rename replaces the file (or a link) itself.
+      const handle = await open(join(base, tmpName), 'wx', 0o644);
+      try {
+        await handle.writeFile(yaml, 'utf8');
+        await handle.sync();
+        await handle.close();
+        await this.race('before-rename');
+        // The folder must still be APP_PATH/name (not moved away, not replaced by a link).
+        const now = await openedPath(dir);
+        const st = await lstatOrNull(f.path);
+        if ((now !== null && now !== f.path) || !st || st.isSymbolicLink() || (await realpath(f.path)) !== f.path) {
+          throw this.refuse(name, 'its folder was moved or replaced while the file was written');
+        }
+        await rename(join(base, tmpName), join(base, fileName));
+      } catch (err) {
+        await handle.close().catch(() => undefined);
+        await unlink(join(base, tmpName)).catch(() => undefined);
+        throw err;
+      }
+      return { name, folder: f.path, file: join(f.path, fileName) };
+    } finally {
+      await dir.close();
     }
-    return { name, folder: f.path, file };
   }
 
   async remove(name: string): Promise<void> {

@@ -1,5 +1,6 @@
 import { KeyedLock } from './keyed-lock.js';
 import type { ComposePort } from './compose/port.js';
+import type { ProjectLocks } from './compose/project-locks.js';
 import { Semaphore } from './concurrency.js';
 import type { LoadedConfig } from './config/load.js';
 import type { DockerPort, RegistryAuth } from './docker/port.js';
@@ -20,6 +21,8 @@ export interface UpdateServiceDeps {
   docker: Pick<DockerPort, 'inspectContainer' | 'inspectImage'>;
   updater: ContainerUpdater;
   compose: ComposePort | null;
+  /** ComposeService's per-project lock: a compose container's update holds its project like a compose action. */
+  composeLocks: ProjectLocks;
   scanner: Scanner;
   history: UpdateHistory;
   config: LoadedConfig;
@@ -128,8 +131,10 @@ export class UpdateService {
     const log = logger.child({ component: 'update', container: c.name, image: c.image });
     const base = { id, trigger, containerId: c.id, name: c.name, image: c.image, oldImageId: c.imageId, startedAt: new Date(started).toISOString() };
     let entry: HistoryEntry;
+    const project = c.labels['com.docker.compose.project'];
+    // Held like any compose action on the project: a busy project answers 409 (nothing attempted, no history entry).
+    const release = project && config.update.allowComposeUpdate ? this.deps.composeLocks.acquire(project, `update of ${c.name}`) : undefined;
     try {
-      const project = c.labels['com.docker.compose.project'];
       const outcome = project ? await this.viaCompose(c, project) : await this.viaUpdater(c);
       entry = { ...base, ...outcome, durationMs: clock.now() - started };
       if (entry.result === 'updated' && entry.newContainerId && entry.newImageId) {
@@ -147,6 +152,8 @@ export class UpdateService {
         ...(typeof data.logs === 'string' ? { logs: data.logs } : {}),
       };
       log.warn({ action: 'update', result: 'failed', durationMs: entry.durationMs, err: entry.error }, 'update failed');
+    } finally {
+      release?.();
     }
     await history.add(entry);
     return entry;

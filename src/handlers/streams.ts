@@ -7,9 +7,11 @@
 import { Hono, type Context } from 'hono';
 import * as v from 'valibot';
 import type { ComposeLogLine } from '../core/compose/port.js';
+import { assertProjectName } from '../core/compose/project-name.js';
 import type { ProgressEvent } from '../core/compose/progress.js';
 import type { DockerEvent, LogLine } from '../core/docker/port.js';
 import { AppError, ErrorCode } from '../core/errors.js';
+import { singleQuery } from './compose.js';
 import type { AppEnv } from './context.js';
 import { boolParam, parseQuery } from './envelope.js';
 import { filtered, requireUpgrade, streamOver } from './ws-stream.js';
@@ -70,23 +72,24 @@ export const streams = new Hono<AppEnv>()
   })
   /** GET /api/compose/logs/ws?name=X&service=S[,T]&tail=N&follow=1: a project's logs through `docker compose logs`. */
   .get('/api/compose/logs/ws', requireUpgrade, async (c) => {
-    const q = parseQuery(ComposeLogsQuery, c.req.query());
+    const q = parseQuery(ComposeLogsQuery, singleQuery(c));
     const { compose } = c.get('deps');
-    const project = await compose.get(q.name); // unknown project or bad name: answered before the upgrade
     const services = q.service === undefined ? undefined : q.service.split(',').map((s) => s.trim()).filter(Boolean);
-    const unknown = services?.filter((s) => !project.services.some((p) => p.name === s)) ?? [];
-    if (unknown.length > 0) throw new AppError(ErrorCode.NotFound, `project ${q.name} has no service ${unknown.join(', ')}`, { name: q.name, services: unknown });
+    // Bad name, unknown project or service: answered before the upgrade (a light check, not a full list).
+    await compose.checkLogs(q.name, services);
     const opts = { ...(services ? { services } : {}), tail: q.tail ?? 100, follow: q.follow ?? false };
     const logs = compose.logs(q.name, opts);
+    // No `stream`: compose prints its containers' stdout and stderr alike on its own stdout.
     return streamOver(c, () => logs, (l: ComposeLogLine) => ({
-      type: 'line', text: l.text, service: l.service, ...(l.container ? { container: l.container } : {}), ...(l.stream ? { stream: l.stream } : {}),
+      type: 'line', text: l.text, service: l.service, ...(l.container ? { container: l.container } : {}),
     }));
   })
-  /** GET /api/compose/progress/ws?name=X: the running action's lines so far, then every action live (start, line, done). */
+  /** GET /api/compose/progress/ws?name=X: the running action's lines so far, then every action live (start, line, done); X need not exist yet. */
   .get('/api/compose/progress/ws', requireUpgrade, async (c) => {
-    const q = parseQuery(ComposeProgressQuery, c.req.query());
+    const q = parseQuery(ComposeProgressQuery, singleQuery(c));
     const { compose } = c.get('deps');
-    await compose.get(q.name);
+    // Only the name is checked: a project that does not exist yet can be followed (create's progress).
+    assertProjectName(q.name);
     return streamOver(c, () => compose.progress(q.name), (e: ProgressEvent) => e, { dropAfter: PROGRESS_QUEUE });
   });
 

@@ -10,6 +10,7 @@ import { HOST_NAME, type CallOp, type StreamOp } from '../core/agent-link/protoc
 import { RemoteDockerPort, RemoteImageChecker, type LinkTransport } from '../core/agent-link/remote-docker.js';
 import { RemoteComposePort, RemoteProjectFiles } from '../core/agent-link/remote-compose.js';
 import { RemoteTerminal } from '../core/agent-link/remote-terminal.js';
+import { ProjectLocks } from '../core/compose/project-locks.js';
 import { ComposeService } from '../core/compose/service.js';
 import { AppError, ErrorCode } from '../core/errors.js';
 import { Inventory } from '../core/inventory.js';
@@ -161,10 +162,12 @@ export function hostDepsSelector(base: AppDeps, directory: EdgeHostDirectory): (
     const history = new UpdateHistory(store);
     // Compose and the web shell run on the host too: its agent's APP_PATH and IS_OPEN_DOCKER_SHELL apply.
     const composePort = new RemoteComposePort(link);
-    const compose = new ComposeService({ compose: composePort, files: new RemoteProjectFiles(link), docker, scanner, logger: logger.child({ component: 'compose', host: name }) });
+    // One lock per project of this host, shared by compose actions and compose container updates.
+    const composeLocks = new ProjectLocks();
+    const compose = new ComposeService({ compose: composePort, files: new RemoteProjectFiles(link), docker, scanner, logger: logger.child({ component: 'compose', host: name }), locks: composeLocks });
     const terminal = new RemoteTerminal(link);
     const updates = new UpdateService({
-      docker, updater, compose: composePort, scanner, history, config, credentials: config.registry.auth, logger, clock,
+      docker, updater, compose: composePort, composeLocks, scanner, history, config, credentials: config.registry.auth, logger, clock,
       updaterOptions: { settleMs: config.derived.settleMs, removeOldImage: config.update.removeOldImage },
     });
     // Fresh per host: the shell's per-user session limit counts the sessions of this host.

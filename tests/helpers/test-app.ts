@@ -5,6 +5,7 @@ import { Auth } from '../../src/core/auth/auth.js';
 import { authSettings, type AuthSettings } from '../../src/core/auth/settings.js';
 import type { ComposePort } from '../../src/core/compose/port.js';
 import type { ProjectFiles } from '../../src/core/compose/project-files.js';
+import { ProjectLocks } from '../../src/core/compose/project-locks.js';
 import { ComposeService } from '../../src/core/compose/service.js';
 import { loadConfig } from '../../src/core/config/load.js';
 import type { FullDockerPort } from '../../src/core/docker/port.js';
@@ -66,12 +67,13 @@ export function testApp(docker: FullDockerPort, opts: TestAppOptions = {}) {
   const auth = new Auth({ settings, store, logger, clock });
   const updater = new Updater({ docker, store, logger, clock });
   const history = new UpdateHistory(store);
+  const composeLocks = new ProjectLocks();
   const updates = new UpdateService({
-    docker, updater, compose: opts.compose ?? null, scanner, history, config, credentials: config.registry.auth, logger, clock,
+    docker, updater, compose: opts.compose ?? null, composeLocks, scanner, history, config, credentials: config.registry.auth, logger, clock,
     updaterOptions: { settleMs: config.derived.settleMs, pollMs: 100 },
   });
   const noCompose = new Proxy({}, { get: () => () => { throw new AppError(ErrorCode.DockerError, 'no compose port in this test'); } }) as ComposePort;
-  const compose = new ComposeService({ compose: opts.compose ?? noCompose, files: opts.composeFiles ?? null, docker, scanner, logger });
+  const compose = new ComposeService({ compose: opts.compose ?? noCompose, files: opts.composeFiles ?? null, docker, scanner, logger, locks: composeLocks });
   const deps: AppDeps = { config, docker, inventory, scanner, updates, compose, history, auth, getClientAddress: opts.getClientAddress ?? testPeer, store, logger, clock, version: 'test' };
   const app = createApp(deps);
 

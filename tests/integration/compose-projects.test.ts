@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,7 +66,10 @@ async function until(what: string, check: () => boolean | Promise<boolean>, time
   }
 }
 
-describe.runIf(bed().compose)('compose projects on the real engine and docker compose', () => {
+// No silent skip: the test bed always has docker compose v2 (tests/bed/install.sh); without it this file fails.
+if (!bed().compose) throw new Error('the test bed has no docker compose v2 (WD_COMPOSE=1 is missing from /tmp/wd/bed.env): install the compose plugin (tests/bed/install.sh) and run tests/bed/up.sh again');
+
+describe('compose projects on the real engine and docker compose', () => {
   beforeAll(async () => {
     writeFileSync(join(outside, 'sentinel'), 'keep me');
     writeFileSync(join(outside, 'compose.yaml'), 'services:\n  secret:\n    image: outside-only\n');
@@ -212,6 +216,13 @@ describe.runIf(bed().compose)('compose projects on the real engine and docker co
     expect(readLeak.status).toBe(400);
     expect(readLeak.body.msg).toContain('symbolic link pointing outside APP_PATH');
     expect(JSON.stringify(readLeak.body)).not.toContain('outside-only');
+    // start and pull run compose on the file: refused before compose sees it.
+    for (const action of ['start', 'pull']) {
+      const r = await call('POST', `/api/compose/${action}`, { name: 'leak' });
+      expect([r.status, r.body.msg], action).toEqual([400, 'project leak refused: its compose file is a symbolic link pointing outside APP_PATH; Watch Docker only manages real folders inside APP_PATH']);
+      expect(JSON.stringify(r.body)).not.toContain('outside-only');
+    }
+    expect(await docker(host, ['ps', '-aq', '--filter', 'label=com.docker.compose.project=leak'])).toBe('');
     const del = await call('DELETE', '/api/compose/delete?name=evil&removeFiles=true');
     expect(del.status).toBe(400);
     const over = await call('POST', '/api/compose/create', { name: 'evil', yaml: 'services: {}\n', overwrite: true });
@@ -221,7 +232,27 @@ describe.runIf(bed().compose)('compose projects on the real engine and docker co
     expect(readFileSync(join(outside, 'compose.yaml'), 'utf8')).toContain('outside-only');
     expect(lstatSync(join(appPath, 'evil')).isSymbolicLink()).toBe(true);
     rmSync(join(appPath, 'evil'));
-    rmSync(join(appPath, 'leak'), { recursive: true });
+    // Actions by project name only (no compose file read) still work, and the folder can go: its link is removed, not followed.
+    const stopLeak = await call('POST', '/api/compose/stop', { name: 'leak' });
+    expect(stopLeak.status, stopLeak.body.msg).toBe(200);
+    const delLeak = await call('DELETE', '/api/compose/delete', { name: 'leak', removeFiles: true });
+    expect(delLeak.status, delLeak.body.msg).toBe(200);
+    expect(existsSync(join(appPath, 'leak'))).toBe(false);
+    expect(readFileSync(join(outside, 'compose.yaml'), 'utf8')).toContain('outside-only');
+  });
+
+  it('a FIFO behind the compose file never hangs a request: the project shows as error', async () => {
+    const dir = join(appPath, 'wdcf-fifo');
+    mkdirSync(dir);
+    execFileSync('mkfifo', [join(dir, 'pipe')]);
+    symlinkSync('pipe', join(dir, 'compose.yaml'));
+    const why = 'project wdcf-fifo refused: its compose file is a named pipe, not a regular file; Watch Docker only manages real folders inside APP_PATH';
+    expect(await project('wdcf-fifo')).toMatchObject({ managed: true, status: 'error', error: why });
+    for (const [method, path, body] of [['GET', '/api/compose/file?name=wdcf-fifo', undefined], ['POST', '/api/compose/start', { name: 'wdcf-fifo' }], ['POST', '/api/compose/pull', { name: 'wdcf-fifo' }]] as const) {
+      const r = await call(method, path, body);
+      expect([r.status, r.body.msg], path).toEqual([400, why]);
+    }
+    rmSync(dir, { recursive: true });
   });
 
   it('a project started elsewhere shows up unmanaged; it can be stopped and taken down, but its files are not ours', async () => {

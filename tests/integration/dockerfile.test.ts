@@ -1,18 +1,24 @@
 import { execFile } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loginAt } from '../helpers/cli-process.js';
 import { readBedEnv, uniqueName } from '../helpers/bed.js';
+import { startDebCache, type DebCache } from '../helpers/deb-cache.js';
 import { docker, dockerQuiet } from '../helpers/docker-cli.js';
+import { WsClient } from '../helpers/ws-client.js';
 
 /**
  * The project's Dockerfile, built for real and run against the test engine: the image
  * serves, sees the engine through the mounted socket as the non-root `node` user, turns
- * healthy by its own HEALTHCHECK, and carries no devDependencies.
+ * healthy by its own HEALTHCHECK, and carries no devDependencies. It ships the docker CLI and
+ * the Compose v2 plugin (client only): with APP_PATH mounted at the host's path it lists and
+ * starts a compose project, and with IS_OPEN_DOCKER_SHELL=true its web shell (node-pty) opens
+ * on the host side and inside a container (`docker exec -it`).
  *
  * The base image `node:22-bookworm-slim` cannot be pulled on the test machine: the test
  * bed's stand-in (tests/bed/standin-node-image.sh) is loaded into the engine first.
@@ -30,6 +36,11 @@ const HOST = process.env.WD_DOCKER_HOST ?? readBedEnv().WD_DOCKER_HOST ?? '';
 const SOCKET = HOST.startsWith('unix://') ? HOST.slice('unix://'.length) : '';
 
 const name = uniqueName('dockerfile');
+/** APP_PATH: a host folder, mounted at the same path inside the container (bind mounts in compose files resolve on the host). */
+const appPath = mkdtempSync(join(tmpdir(), 'wd-dockerfile-app-'));
+const project = uniqueName('wddf').toLowerCase().replace(/[^a-z0-9_-]/g, '-');
+/** Caches the Dockerfile's Debian packages between builds and runs (tests/helpers/deb-cache.ts). */
+let debs: DebCache | null = null;
 let port = 0;
 let containerId = '';
 /** BuildKit when the buildx plugin is there (the CLI's default then); else the legacy builder. */
@@ -91,11 +102,24 @@ describe('Dockerfile', () => {
 
     // 2. The image, exactly as a user builds it (plus what this machine's network needs).
     // --network host: npm reaches the registry; never --pull: the base image is local only.
+    // DEBIAN_MIRROR: the trixie packages (docker CLI, compose) through a local cache.
     buildkit = await docker(HOST, ['buildx', 'version']).then(() => true, () => false);
-    await docker(HOST, ['build', '--network', 'host', '--force-rm', '-t', IMAGE, ROOT], {
+    debs = await startDebCache();
+    const t0 = Date.now();
+    await docker(HOST, ['build', '--network', 'host', '--force-rm', '--build-arg', `DEBIAN_MIRROR=${debs.url}`, '-t', IMAGE, ROOT], {
       timeoutMs: 15 * MIN,
       env: { DOCKER_BUILDKIT: buildkit ? '1' : '0' },
     });
+    console.info(`[dockerfile] ${buildkit ? 'BuildKit' : 'legacy'} build: ${Math.round((Date.now() - t0) / 1000)} s; Debian files cached/fetched: ${debs.stats.hits}/${debs.stats.misses}`);
+
+    // A compose project under APP_PATH, readable by the image's node user.
+    chmodSync(appPath, 0o755);
+    mkdirSync(join(appPath, project));
+    writeFileSync(
+      join(appPath, project, 'compose.yaml'),
+      `services:\n  idle:\n    image: ${readBedEnv().WD_BASE_IMAGE ?? 'wd-busybox:latest'}\n    network_mode: host\n    stop_grace_period: 1s\n    command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]\n`,
+    );
+    chmodSync(join(appPath, project), 0o755);
 
     // 3. Run it beside the engine's socket, as the non-root user with the socket's group.
     port = await freePort();
@@ -104,6 +128,9 @@ describe('Dockerfile', () => {
       'run', '-d', '--name', name, '--network', 'host',
       '-v', `${SOCKET}:/var/run/docker.sock`,
       '--group-add', gid,
+      '-v', `${appPath}:${appPath}`,
+      '-e', `APP_PATH=${appPath}`,
+      '-e', 'IS_OPEN_DOCKER_SHELL=true',
       '-e', `WATCH_SERVER_ADDR=127.0.0.1:${port}`,
       '-e', `USER_PASSWORD=${PASSWORD}`,
       '--health-interval', '1s', '--health-timeout', '5s', '--health-start-period', '30s', '--health-retries', '3',
@@ -113,7 +140,10 @@ describe('Dockerfile', () => {
 
   afterAll(async () => {
     // -v: also the anonymous /data volume. The stand-in base image stays: it is the cache.
+    await dockerQuiet(HOST, ['compose', '-p', project, 'down', '--timeout', '1']);
     await dockerQuiet(HOST, ['rm', '-f', '-v', name]);
+    rmSync(appPath, { recursive: true, force: true });
+    await debs?.close();
     await dockerQuiet(HOST, ['rmi', '-f', IMAGE]);
     await dockerQuiet(HOST, ['rmi', '-f', IMAGE_LEGACY]);
   }, 2 * MIN);
@@ -208,16 +238,83 @@ describe('Dockerfile', () => {
     await expect(docker(HOST, ['exec', '-w', '/app', name, 'ls', 'node_modules/vitest'])).rejects.toThrow();
   });
 
+  it('ships the docker CLI and the Compose v2 plugin, client only, talking to the mounted engine', async () => {
+    expect(await docker(HOST, ['exec', name, 'docker', 'version', '--format', '{{.Client.Version}}'])).toMatch(/^\d+\.\d+\.\d+/);
+    expect(await docker(HOST, ['exec', name, 'docker', 'compose', 'version', '--short'])).toMatch(/^v?2\.\d+\.\d+/);
+    // As the node user, through the socket and the group added with --group-add.
+    const engine = await docker(HOST, ['version', '--format', '{{.Server.Version}}']);
+    expect(await docker(HOST, ['exec', name, 'docker', 'version', '--format', '{{.Server.Version}}'])).toBe(engine);
+    // No daemon, no containerd.
+    const found = await docker(HOST, ['exec', name, 'sh', '-c', 'for b in dockerd containerd runc docker-proxy; do command -v $b || true; done']);
+    expect(found).toBe('');
+  });
+
+  it('lists and starts a compose project under APP_PATH through the image\'s docker compose', async () => {
+    const listed = await waitFor('GET /api/compose to list the project', 60_000, async () => {
+      const r = await getJson('/api/compose');
+      if (r.status !== 200 || r.body?.code !== 0) throw new Error(`HTTP ${r.status}: ${JSON.stringify(r.body)}`);
+      return (r.body.data as { name: string }[]).find((p) => p.name === project);
+    });
+    expect(listed).toMatchObject({ name: project, folder: join(appPath, project), managed: true, status: 'stopped' });
+    const res = await fetch(`http://127.0.0.1:${port}/api/compose/start`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: project }),
+      signal: AbortSignal.timeout(120_000),
+    });
+    const body = (await res.json()) as { code: number; msg: string; data: { ok: boolean; output: string } };
+    expect(res.status, `${body.msg} ${body.data?.output ?? ''}`).toBe(200);
+    expect(body.data.ok).toBe(true);
+    const running = await waitFor('the project to be running', 60_000, async () => {
+      const r = await getJson('/api/compose');
+      const p = (r.body.data as { name: string; status: string }[]).find((x) => x.name === project);
+      return p?.status === 'running' ? p : undefined;
+    });
+    expect(running).toMatchObject({ name: project, status: 'running' });
+  }, 3 * MIN);
+
+  it('opens the web shell (node-pty) in the image, and a shell inside a container', async () => {
+    token ??= await loginAt(`http://127.0.0.1:${port}`, 'admin', PASSWORD);
+    const headers = { authorization: `Bearer ${token}`, origin: `http://127.0.0.1:${port}` };
+    const run = async (path: string, command: string, expected: string): Promise<string> => {
+      const client = await WsClient.open(`ws://127.0.0.1:${port}${path}`, headers);
+      try {
+        client.send({ type: 'input', data: `${command}\n` });
+        let out = '';
+        await client.waitFor((f) => {
+          if (f.type === 'output') out += String(f.data);
+          return out.includes(expected);
+        }, `"${expected}" from ${path}`, 30_000);
+        return out;
+      } finally {
+        client.close();
+      }
+    };
+    // The host side of the shell is the image itself: the node user, in /home/node.
+    expect(await run('/api/shell/ws?cols=100&rows=30', 'echo "wd-$(id -u)-$((6*7))"', 'wd-1000-42')).toContain('wd-1000-42');
+    // `docker exec -it` into another container: the test bed's busybox, as root there.
+    const other = `${name}-sh`;
+    await docker(HOST, ['run', '-d', '--name', other, '--network', 'none', readBedEnv().WD_BASE_IMAGE ?? 'wd-busybox:latest', 'sleep', '3600']);
+    try {
+      expect(await run(`/api/containers/${other}/shell/ws`, 'echo "in-$(id -u)-$((6*7))"', 'in-0-42')).toContain('in-0-42');
+    } finally {
+      await dockerQuiet(HOST, ['rm', '-f', other]);
+    }
+  }, 2 * MIN);
+
   it('builds the same image with the legacy builder (no BuildKit-only syntax)', async (ctx) => {
     if (!buildkit) ctx.skip(); // the image above was built by the legacy builder already
     const dangling = async () =>
       new Set((await docker(HOST, ['images', '-q', '--no-trunc', '--filter', 'dangling=true'])).split('\n').filter(Boolean));
     const before = await dangling();
     try {
-      await docker(HOST, ['build', '--network', 'host', '--force-rm', '-t', IMAGE_LEGACY, ROOT], {
+      const t0 = Date.now();
+      await docker(HOST, ['build', '--network', 'host', '--force-rm', '--build-arg', `DEBIAN_MIRROR=${debs?.url ?? ''}`, '-t', IMAGE_LEGACY, ROOT], {
         timeoutMs: 15 * MIN,
         env: { DOCKER_BUILDKIT: '0' },
       });
+      console.info(`[dockerfile] legacy build: ${Math.round((Date.now() - t0) / 1000)} s; Debian files cached/fetched: ${debs?.stats.hits}/${debs?.stats.misses}`);
+      expect(await docker(HOST, ['run', '--rm', '--network', 'none', '--entrypoint', 'docker', IMAGE_LEGACY, 'compose', 'version', '--short'])).toMatch(/^v?2\./);
       const fmt = '{{json .Config.User}} {{json .Config.Env}} {{json .Config.Entrypoint}} {{json .Config.Cmd}} {{json .Config.ExposedPorts}} {{json .Config.Volumes}} {{json .Config.Healthcheck}} {{json .Config.Labels}}';
       expect(await docker(HOST, ['image', 'inspect', '--format', fmt, IMAGE_LEGACY])).toBe(await docker(HOST, ['image', 'inspect', '--format', fmt, IMAGE]));
     } finally {

@@ -188,8 +188,9 @@ describe('one action at a time per project', () => {
 
 describe('docker compose logs lines', () => {
   it('splits the container prefix from the text, strips terminal codes and keeps later bars', () => {
-    expect(parseLogLine('\x1b[2Kweb-1  | hello', 'stdout')).toEqual({ service: 'web', container: 'web-1', text: 'hello', stream: 'stdout' });
-    expect(parseLogLine('my-api-12 | a | b', 'stderr')).toEqual({ service: 'my-api', container: 'my-api-12', text: 'a | b', stream: 'stderr' });
-    expect(parseLogLine('canceled', 'stderr')).toBeNull();
+    // No stream: compose prints stdout and stderr lines of its containers alike.
+    expect(parseLogLine('\x1b[2Kweb-1  | hello')).toEqual({ service: 'web', container: 'web-1', text: 'hello' });
+    expect(parseLogLine('my-api-12 | a | b')).toEqual({ service: 'my-api', container: 'my-api-12', text: 'a | b' });
+    expect(parseLogLine('canceled')).toBeNull();
   });
 });

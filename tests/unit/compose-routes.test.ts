@@ -46,7 +46,7 @@ describe('compose routes (validation at the edge; the engine in memory)', () => 
 
   it('names the body field that is missing, wrong or unknown', async () => {
     const t = testApp(engine());
-    expect((await send(t, 'POST', '/api/compose/stop', '{}')).body.msg).toBe('expected the project name (body field "name")');
+    expect((await send(t, 'POST', '/api/compose/stop', '{}')).body.msg).toBe('expected the project name (body field or query parameter "name")');
     expect((await send(t, 'POST', '/api/compose/stop', '{"name":"shop","x":1}')).body.msg).toBe('body field "x": unknown field');
     expect((await send(t, 'POST', '/api/compose/stop', 'nope')).body.msg).toMatch(/expected a JSON body/);
     expect((await send(t, 'POST', '/api/compose/create', '{"name":"a","yaml":1}')).body.msg).toBe('body field "yaml": expected the compose file as a string');
@@ -55,6 +55,29 @@ describe('compose routes (validation at the edge; the engine in memory)', () => 
     const del = await send(t, 'DELETE', '/api/compose/delete');
     expect([del.status, del.body.msg]).toEqual([400, 'expected the project name (body field or query parameter "name")']);
     expect((await send(t, 'DELETE', '/api/compose/delete?name=shop&removeFiles=yes')).body.msg).toMatch(/query parameter "removeFiles": expected true or false/);
+  });
+
+  it('a project name given twice (query and body, or twice in the query) is refused naming both, before anything runs', async () => {
+    const t = testApp(engine());
+    const twice = 'project name given twice: "shop" (query parameter "name") and "other" (body field "name"); give it once';
+    for (const [method, path, body] of [
+      ['POST', '/api/compose/stop?name=shop', '{"name":"other"}'],
+      ['POST', '/api/compose/start?name=shop', '{"name":"other"}'],
+      ['DELETE', '/api/compose/delete?name=shop', '{"name":"other"}'],
+      ['POST', '/api/compose/create?name=shop', '{"name":"other","yaml":"services: {}\\n"}'],
+    ] as const) {
+      const r = await send(t, method, path, body);
+      expect([r.status, r.body.msg], `${method} ${path}`).toEqual([400, twice]);
+    }
+    for (const [method, path] of [['POST', '/api/compose/stop?name=shop&name=other'], ['DELETE', '/api/compose/delete?name=shop&name=other'], ['GET', '/api/compose/file?name=shop&name=other']] as const) {
+      const r = await send(t, method, path, method === 'GET' ? undefined : '');
+      expect([r.status, r.body.msg], `${method} ${path}`).toEqual([400, 'query parameter "name" given more than once: "shop" and "other"; give it once']);
+    }
+    const flags = await send(t, 'DELETE', '/api/compose/delete?name=shop&removeFiles=true&removeFiles=false');
+    expect([flags.status, flags.body.msg]).toEqual([400, 'query parameter "removeFiles" given more than once: "true" and "false"; give it once']);
+    // The same value twice is one name (here it gets as far as the missing APP_PATH).
+    const same = await send<{ name: string }>(t, 'GET', '/api/compose/file?name=shop&name=shop');
+    expect(same.body.msg).toBe('APP_PATH is not set: set compose.appPath (APP_PATH) to the folder that holds your compose projects');
   });
 
   it('refuses a body over 2 MiB with 413 before reading it, and create without APP_PATH with a clear 40000', async () => {

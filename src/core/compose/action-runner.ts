@@ -1,6 +1,7 @@
 import { AppError, ErrorCode, describeError } from '../errors.js';
 import type { ComposeCommand, ComposePort, ComposeProjectRef } from './port.js';
 import { ProgressBus } from './progress.js';
+import { ProjectLocks } from './project-locks.js';
 
 /** Lines of a command's output kept for the API answer (the progress stream has them all). */
 const OUTPUT_LINES = 200;
@@ -23,21 +24,19 @@ export interface ActionContext {
  * naming the running one. Every action's output goes, line by line, to the progress bus.
  */
 export class ActionRunner {
-  private readonly busy = new Map<string, string>();
   readonly bus = new ProgressBus();
 
-  constructor(private readonly compose: ComposePort) {}
+  /** `locks`: shared with whatever else runs compose on a project (the container update path). */
+  constructor(private readonly compose: ComposePort, readonly locks: ProjectLocks = new ProjectLocks()) {}
 
   /** The action running on a project, if any. */
   running(name: string): string | undefined {
-    return this.busy.get(name);
+    return this.locks.running(name);
   }
 
   async run<T>(name: string, action: string, steps: (ctx: ActionContext) => Promise<T>): Promise<ActionResult & { value: T }> {
     // Checked and taken in one synchronous step: two requests can never both pass.
-    const current = this.busy.get(name);
-    if (current) throw new AppError(ErrorCode.Conflict, `project ${name} is busy: ${current} is running; try again when it has finished`, { name, running: current });
-    this.busy.set(name, action);
+    const release = this.locks.acquire(name, action);
     const lines: string[] = [];
     const say = (text: string) => {
       lines.push(text);
@@ -68,7 +67,7 @@ export class ActionRunner {
       if (err instanceof AppError && err.data === null) throw new AppError(err.code, err.message, { name, action, ok: false, output: lines.join('\n') }, { status: err.status, cause: err });
       throw err;
     } finally {
-      this.busy.delete(name);
+      release();
     }
   }
 }

@@ -52,6 +52,7 @@ export interface ComposeLogLine {
   /** The container as compose prefixes it, e.g. "web-1". */
   container?: string;
   text: string;
+  /** Unknown through the CLI (compose prints both streams on its stdout): the CLI adapter leaves it out. */
   stream?: 'stdout' | 'stderr';
 }
 

@@ -19,13 +19,17 @@ export interface ProjectFolder {
 export interface ProjectFiles {
   /** Every direct subfolder of APP_PATH with a valid project name and a compose file. */
   list(): Promise<ProjectFolder[]>;
-  /** The project, or null when APP_PATH has no such folder or it holds no compose file. */
+  /**
+   * The project, or null when APP_PATH has no such folder or it holds no compose file. Its
+   * `file` is the compose file's real path, checked to be a regular file inside APP_PATH
+   * (refused with 40000 otherwise): what compose is given with -f.
+   */
   find(name: string): Promise<ProjectFolder | null>;
   /** True when APP_PATH/name exists at all (even without a compose file). */
   exists(name: string): Promise<boolean>;
   /** The absolute folder a project of this name lives (or would live) in. */
   folderOf(name: string): Promise<string>;
-  /** The compose file's text; NotFound when there is no such project. */
+  /** The compose file's text (and its checked real path, as find gives it); NotFound when there is no such project. */
   read(name: string): Promise<{ folder: ProjectFolder; yaml: string }>;
   /** Writes the compose file atomically (temp file + rename), creating the folder if needed. */
   write(name: string, yaml: string): Promise<ProjectFolder>;

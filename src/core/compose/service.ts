@@ -9,6 +9,7 @@ import { composeContainer, summariseModel, type ComposeContainer, type ServiceDe
 import type { ComposeLogLine, ComposePort, ComposeProjectRef } from './port.js';
 import type { ProjectFiles, ProjectFolder } from './project-files.js';
 import { assertProjectName, assertServiceName } from './project-name.js';
+import type { ProjectLocks } from './project-locks.js';
 import { buildProjects, type ComposeProject, type ManagedSource } from './projects.js';
 import type { ProgressEvent } from './progress.js';
 import { checkComposeUpload } from './upload.js';
@@ -23,6 +24,8 @@ export interface ComposeServiceDeps {
   docker: Pick<DockerPort, 'listContainers' | 'inspectImage'> & Pick<DockerLifecyclePort, 'inspectContainerRaw'>;
   scanner: Pick<Scanner, 'last'>;
   logger: Logger;
+  /** The per-project lock, shared with UpdateService (a compose container's update holds its project). */
+  locks: ProjectLocks;
 }
 
 export interface LogOptions {
@@ -48,7 +51,7 @@ export class ComposeService {
   private readonly models = new Map<string, { yaml: string; services?: Record<string, ServiceDecl>; error?: string }>();
 
   constructor(private readonly deps: ComposeServiceDeps) {
-    this.runner = new ActionRunner(deps.compose);
+    this.runner = new ActionRunner(deps.compose, deps.locks);
   }
 
   private get files(): ProjectFiles {
@@ -96,14 +99,14 @@ export class ComposeService {
 
   stop(name: string): Promise<ActionResult> {
     return this.act(name, 'stop', async (ctx) => {
-      await this.locate(name);
+      await this.locate(name, true);
       await ctx.exec(byName(name), { op: 'stop' });
     });
   }
 
   restart(name: string): Promise<ActionResult> {
     return this.act(name, 'restart', async (ctx) => {
-      await this.locate(name);
+      await this.locate(name, true);
       await ctx.exec(byName(name), { op: 'restart' });
     });
   }
@@ -143,7 +146,7 @@ export class ComposeService {
   /** `down` (volumes kept unless removeVolumes), then the folder removed only with removeFiles. */
   delete(name: string, opts: { removeFiles?: boolean; removeVolumes?: boolean } = {}): Promise<ActionResult> {
     return this.act(name, 'delete', async (ctx) => {
-      const m = await this.locate(name);
+      const m = await this.locate(name, true);
       if (opts.removeFiles && !m) throw new AppError(ErrorCode.BadRequest, `project ${name} is not under APP_PATH: there are no files to remove`);
       await ctx.exec(byName(name), { op: 'down', ...(opts.removeVolumes ? { removeVolumes: true } : {}) });
       if (opts.removeFiles) {
@@ -181,9 +184,33 @@ export class ComposeService {
     assertProjectName(name);
     for (const s of opts.services ?? []) assertServiceName(s);
     return lazyIterable(async () => {
-      await this.locate(name);
+      await this.checkLogs(name);
       return this.deps.compose.logs(byName(name), opts);
     });
+  }
+
+  /**
+   * Before a logs stream: the project exists and has these services (404 naming them if not).
+   * Light: the engine's container list and this project's folder only, no compose ls and no
+   * other project; compose config runs only for a service not seen on a container and not cached.
+   */
+  async checkLogs(name: string, services: string[] = []): Promise<void> {
+    assertProjectName(name);
+    for (const s of services) assertServiceName(s);
+    const [m, listed] = await Promise.all([
+      // A project whose file is refused still has logs: they are read by project name only.
+      this.deps.files ? this.deps.files.find(name).catch(() => null) : Promise.resolve(null),
+      this.deps.docker.listContainers({ all: true }),
+    ]);
+    const own = listed.filter((c) => c.labels[LABEL] === name && c.labels['com.docker.compose.oneoff'] !== 'True');
+    if (!m && own.length === 0) throw new AppError(ErrorCode.NotFound, `no compose project ${name}`);
+    const known = new Set(own.map((c) => c.labels['com.docker.compose.service'] ?? ''));
+    let unknown = services.filter((s) => !known.has(s));
+    if (unknown.length > 0 && m) {
+      const declared = (this.models.get(name)?.services ?? (await this.source(m)).services) ?? {};
+      unknown = unknown.filter((s) => !(s in declared));
+    }
+    if (unknown.length > 0) throw new AppError(ErrorCode.NotFound, `project ${name} has no service ${unknown.join(', ')}`, { name, services: unknown });
   }
 
   /** The running action's lines so far, then every action's events live, until the consumer stops. */
@@ -198,9 +225,20 @@ export class ComposeService {
     return result;
   }
 
-  /** The project's folder under APP_PATH, or null when only the engine knows it; 404 when neither does. */
-  private async locate(name: string): Promise<ProjectFolder | null> {
-    const m = this.deps.files ? await this.deps.files.find(name) : null;
+  /**
+   * The project's folder under APP_PATH, or null when only the engine knows it; 404 when neither
+   * does. `byName`: for actions that read no compose file (stop, restart, down), a refused compose
+   * file (a link out of APP_PATH, a FIFO …) does not block them; its folder is still the project's.
+   */
+  private async locate(name: string, byName = false): Promise<ProjectFolder | null> {
+    let m: ProjectFolder | null = null;
+    try {
+      m = this.deps.files ? await this.deps.files.find(name) : null;
+    } catch (err) {
+      if (!byName || !(err instanceof AppError) || err.code !== ErrorCode.BadRequest || !this.deps.files) throw err;
+      // folderOf refuses a symlinked folder itself: only a real folder of APP_PATH gets here.
+      m = { name, folder: await this.deps.files.folderOf(name), file: '' };
+    }
     if (m) return m;
     if ((await this.containers(name)).length > 0) return null;
     throw new AppError(ErrorCode.NotFound, `no compose project ${name}`);
@@ -215,10 +253,11 @@ export class ComposeService {
   /** The folder with its resolved services, or compose's reason why it does not resolve. */
   private async source(f: ProjectFolder, fresh = false): Promise<ManagedSource> {
     try {
-      const { yaml } = await this.files.read(f.name);
+      // read() checks the file (a regular file inside APP_PATH); compose gets its checked real path.
+      const { yaml, folder } = await this.files.read(f.name);
       let cached = this.models.get(f.name);
       if (fresh || !cached || cached.yaml !== yaml) {
-        const r = await this.deps.compose.config({ project: refOf(f) });
+        const r = await this.deps.compose.config({ project: refOf(folder) });
         cached = r.ok ? { yaml, services: summariseModel(r.model) } : { yaml, error: `compose file is invalid: ${r.error}` };
         this.models.set(f.name, cached);
       }
