@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import * as pty from 'node-pty';
+import * as pty from '@lydell/node-pty';
 import { Channel } from '../core/channel.js';
 import { AppError, ErrorCode } from '../core/errors.js';
 import type { TerminalOutput, TerminalPort, TerminalSpec } from '../core/shell/terminal.js';

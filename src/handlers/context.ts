@@ -41,6 +41,8 @@ export interface AppDeps {
   shellLimits?: Partial<ShellLimits>;
   /** The shell sessions open in this app (made on first use). */
   shellSessions?: ShellSessions;
+  /** How often stream routes (events, logs, compose) ping their clients; one left unanswered until the next closes the stream. Default 30 s; tests pass shorter ones. */
+  streamPingMs?: number;
   /** Split deployment only: the hosts, and the deps of one host (chosen by the X-Watch-Host header). */
   hosts?: HostDirectory;
   selectHost?: (name: string) => AppDeps;

@@ -31,11 +31,46 @@ export interface FrameSink {
   /** Bytes queued in the socket and not yet written to the network (0 where the runtime does not say). */
   bufferedAmount(): number;
   isOpen(): boolean;
+  /**
+   * Keep-alive through WebSocket ping control frames, where the runtime can send them (`ws` on
+   * Node): sends a ping; `onPong` registers a listener for the answers (browsers and `ws`
+   * clients answer by themselves) and returns its removal. Absent on Workers.
+   */
+  ping?(): void;
+  onPong?(listener: () => void): () => void;
+  /** Drops the connection at once, without a closing handshake (a client that stopped answering would never complete one). */
+  terminate?(): void;
+}
+
+/** The `ws` library's socket, as far as the keep-alive uses it. */
+interface PingableSocket {
+  ping(): void;
+  terminate(): void;
+  on(event: 'pong', listener: () => void): unknown;
+  off(event: 'pong', listener: () => void): unknown;
+}
+
+function pingable(raw: unknown): raw is PingableSocket {
+  if (typeof raw !== 'object' || raw === null) return false;
+  const r = raw as Record<string, unknown>;
+  return typeof r.ping === 'function' && typeof r.terminate === 'function' && typeof r.on === 'function' && typeof r.off === 'function';
 }
 
 /** WSContext → FrameSink. `raw` is `ws`'s WebSocket on Node; Workers' socket has no bufferedAmount. */
 export function sinkOf(ws: WSContext): FrameSink {
+  const raw: unknown = ws.raw;
+  const keepAlive: Partial<FrameSink> = pingable(raw)
+    ? {
+        ping: () => raw.ping(),
+        onPong: (listener) => {
+          raw.on('pong', listener);
+          return () => void raw.off('pong', listener);
+        },
+        terminate: () => raw.terminate(),
+      }
+    : {};
   return {
+    ...keepAlive,
     send: (text) => ws.send(text),
     close: (code, reason) => ws.close(code, reason),
     bufferedAmount: () => {
@@ -50,8 +85,8 @@ export function sinkOf(ws: WSContext): FrameSink {
 /** The largest frame a client may send (bigger: the socket is closed with 1009). Node's WebSocketServer gets it as maxPayload. */
 export const WS_MAX_PAYLOAD = 64 * 1024;
 
-/** Close codes: 1000 normal, 1008 policy, 1009 too big, 1011 server error. */
-export const WS_CLOSE = { normal: 1000, policy: 1008, tooBig: 1009, serverError: 1011 } as const;
+/** Close codes: 1000 normal, 1001 going away, 1008 policy, 1009 too big, 1011 server error. */
+export const WS_CLOSE = { normal: 1000, goingAway: 1001, policy: 1008, tooBig: 1009, serverError: 1011 } as const;
 
 export interface PipeOptions {
   /**
@@ -233,6 +268,55 @@ export function pipeFrames<T>(source: AsyncIterable<T>, sink: FrameSink, toFrame
   };
 }
 
+/** Stream routes ping their clients this often (deps.streamPingMs overrides it; tests pass shorter ones). */
+export const DEFAULT_STREAM_PING_MS = 30_000;
+
+export interface KeepAlive {
+  /** The client answered a ping or sent a frame: it is alive. */
+  heard(): void;
+  stop(): void;
+}
+
+/**
+ * Pings the client every `pingMs` (WebSocket ping control frames, which browsers and `ws`
+ * clients answer by themselves). When a ping is still unanswered as the next one falls due
+ * (no pong and no other frame from the client in between), `onDead` runs once: a client that
+ * vanished without closing (laptop lid shut, network gone) is noticed within 2 × pingMs, instead
+ * of holding its source (a followed log, a `docker compose logs` process) until a write fails.
+ * Does nothing where the runtime cannot send pings (no `sink.ping`, e.g. Workers).
+ */
+export function keepAlive(sink: FrameSink, pingMs: number, onDead: () => void): KeepAlive {
+  let answered = true;
+  let stopped = false;
+  const heard = (): void => {
+    answered = true;
+  };
+  if (!sink.ping) return { heard, stop: () => {} };
+  const ping = sink.ping.bind(sink);
+  const offPong = sink.onPong?.(heard);
+  const stop = (): void => {
+    if (stopped) return;
+    stopped = true;
+    clearInterval(timer);
+    offPong?.();
+  };
+  const dead = (): void => {
+    stop();
+    onDead();
+  };
+  const timer = setInterval(() => {
+    if (!sink.isOpen()) return stop();
+    if (!answered) return dead();
+    answered = false;
+    try {
+      ping();
+    } catch {
+      dead();
+    }
+  }, pingMs);
+  return { heard, stop };
+}
+
 /**
  * Put before a WebSocket route: a plain GET (no `Upgrade: websocket`) gets a clear 426 instead
  * of falling through to "no route".
@@ -258,13 +342,25 @@ export function upgrade(c: Context<AppEnv>, events: WSEvents): Promise<Response>
  * this call. A failure of `open()` reaches the client as an error frame.
  */
 export function streamOver<T>(c: Context<AppEnv>, open: () => AsyncIterable<T> | Promise<AsyncIterable<T>>, toFrame: (value: T) => StreamFrame, opts: PipeOptions = {}): Promise<Response> {
-  const logger = c.get('deps').logger;
+  const { logger, streamPingMs } = c.get('deps');
   let pipe: Pipe | null = null;
+  let alive: KeepAlive | null = null;
   let closed = false;
   const path = c.req.path;
+  const gone = (): void => {
+    closed = true;
+    alive?.stop();
+    pipe?.stop();
+  };
   return upgrade(c, {
     onOpen: (_ev, ws) => {
       const sink = sinkOf(ws);
+      alive = keepAlive(sink, streamPingMs ?? DEFAULT_STREAM_PING_MS, () => {
+        logger.info({ component: 'ws', action: 'keepalive', path }, 'stream client stopped answering pings: closed');
+        gone(); // releases the source at once (kills `docker compose logs`, destroys the log stream)
+        if (sink.terminate) sink.terminate();
+        else if (sink.isOpen()) sink.close(WS_CLOSE.goingAway, 'no answer to pings');
+      });
       void (async () => {
         let source: AsyncIterable<T>;
         try {
@@ -279,16 +375,17 @@ export function streamOver<T>(c: Context<AppEnv>, open: () => AsyncIterable<T> |
         pipe = pipeFrames(source, sink, toFrame, opts);
         if (closed) pipe.stop();
         await pipe.done;
+        alive?.stop();
       })().catch((err: unknown) => logger.warn({ component: 'ws', action: 'stream', path, err: describeError(err) }, 'stream failed'));
     },
-    onClose: () => {
-      closed = true;
-      pipe?.stop();
+    // Stream routes take no input; any frame shows the client is there, and a JSON
+    // {type:'ping'} (as the shell takes) is answered with {type:'pong'}.
+    onMessage: (ev, ws) => {
+      alive?.heard();
+      if (typeof ev.data === 'string' && ev.data.length < 64 && ev.data.replace(/\s/g, '') === '{"type":"ping"}' && ws.readyState === 1) ws.send(JSON.stringify({ type: 'pong' }));
     },
-    onError: () => {
-      closed = true;
-      pipe?.stop();
-    },
+    onClose: gone,
+    onError: gone,
   });
 }
 

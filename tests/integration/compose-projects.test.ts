@@ -65,7 +65,10 @@ async function until(what: string, check: () => boolean | Promise<boolean>, time
   }
 }
 
-describe.runIf(bed().compose)('compose projects on the real engine and docker compose', () => {
+// No silent skip: the test bed always has docker compose v2 (tests/bed/install.sh); without it this file fails.
+if (!bed().compose) throw new Error('the test bed has no docker compose v2 (WD_COMPOSE=1 is missing from /tmp/wd/bed.env): install the compose plugin (tests/bed/install.sh) and run tests/bed/up.sh again');
+
+describe('compose projects on the real engine and docker compose', () => {
   beforeAll(async () => {
     writeFileSync(join(outside, 'sentinel'), 'keep me');
     writeFileSync(join(outside, 'compose.yaml'), 'services:\n  secret:\n    image: outside-only\n');

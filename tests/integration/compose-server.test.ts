@@ -15,7 +15,10 @@ const store = mkdtempSync(join(tmpdir(), 'wdc-srv-store-'));
 const home = mkdtempSync(join(tmpdir(), 'wdc-srv-home-'));
 let server: CliRun | undefined;
 
-describe.runIf(bed().compose)('the real server manages the compose projects under APP_PATH', () => {
+// No silent skip: the test bed always has docker compose v2 (tests/bed/install.sh); without it this file fails.
+if (!bed().compose) throw new Error('the test bed has no docker compose v2 (WD_COMPOSE=1 is missing from /tmp/wd/bed.env): install the compose plugin (tests/bed/install.sh) and run tests/bed/up.sh again');
+
+describe('the real server manages the compose projects under APP_PATH', () => {
   afterAll(async () => {
     if (server && server.child.exitCode === null) server.child.kill('SIGKILL');
     await dockerQuiet(host, ['compose', '-p', name, 'down', '--timeout', '1']);

@@ -39,7 +39,10 @@ async function until(what: string, check: () => boolean | Promise<boolean>): Pro
   }
 }
 
-describe.runIf(bed().compose)('compose streams over WebSocket', () => {
+// No silent skip: the test bed always has docker compose v2 (tests/bed/install.sh); without it this file fails.
+if (!bed().compose) throw new Error('the test bed has no docker compose v2 (WD_COMPOSE=1 is missing from /tmp/wd/bed.env): install the compose plugin (tests/bed/install.sh) and run tests/bed/up.sh again');
+
+describe('compose streams over WebSocket', () => {
   let app: Awaited<ReturnType<typeof serveTestApp>>;
   let auth: Record<string, string>;
   const post = async (path: string, body: unknown) => {

@@ -22,7 +22,7 @@ const selector = `wdui.run=${run}`;
 const repoA = `${bed().regPlain}/wdui/${run}-a`;
 const repoB = `${bed().regPlain}/wdui/${run}-b`;
 const gone = `127.0.0.1:5009/wdui/${run}-gone:latest`;
-const names = { upd: `${run}-upd`, ok: `${run}-ok`, skip: `${run}-skip`, err: `${run}-err` };
+const names = { upd: `${run}-upd`, upd2: `${run}-upd2`, ok: `${run}-ok`, skip: `${run}-skip`, err: `${run}-err` };
 const project = `${run}-stack`.replace(/[^a-z0-9_-]/g, '');
 const PASSWORD = 'ui-app-test-password-1';
 
@@ -44,6 +44,7 @@ describe('web UI: containers, update, images, compose, terminal, settings', () =
     }
     await buildImage(host, gone);
     await runIt(names.upd, `${repoA}:latest`);
+    await runIt(names.upd2, `${repoA}:latest`);
     await runIt(names.ok, `${repoB}:latest`, [], ['sh', '-c', 'echo wdui-log-line; exec sleep 3600']);
     await runIt(names.skip, `${repoB}:latest`, ['--label', 'watchdocker.skip=true']);
     // A local build, forced to be checked, against a registry address nothing listens on.
@@ -97,10 +98,13 @@ describe('web UI: containers, update, images, compose, terminal, settings', () =
     expect((await row(names.err).locator('.why').textContent())?.length).toBeGreaterThan(5);
     expect(await row(names.upd).textContent()).toContain(`${repoA}:latest`);
     // Filters: only the one with an update.
+    await page.locator(`tr[data-name="${names.upd2}"][data-status="UpdateAvailable"]`).waitFor();
     await page.getByRole('combobox', { name: 'Status' }).selectOption('UpdateAvailable');
+    expect(await page.locator('tbody tr').count()).toBe(2);
+    await page.getByRole('combobox', { name: 'Status' }).selectOption('Error');
     expect(await page.locator('tbody tr').count()).toBe(1);
     await page.getByRole('combobox', { name: 'Status' }).selectOption('');
-    expect(await page.locator('tbody tr').count()).toBe(4);
+    expect(await page.locator('tbody tr').count()).toBe(5);
     await expectAccessible(page, 'containers page');
     await shoot(page, 'containers');
   });
@@ -108,13 +112,24 @@ describe('web UI: containers, update, images, compose, terminal, settings', () =
   it('updates a container from its row: the container is recreated and the badge changes without a reload', async () => {
     const before = await docker(host, ['inspect', '--format', '{{.Id}}', names.upd]);
     await page.evaluate('window.sameDocument = true');
-    await page.getByRole('button', { name: `Update ${names.upd}` }).click();
+    await page.getByRole('button', { name: `Update ${names.upd}`, exact: true }).click();
     await page.locator(`tr[data-name="${names.upd}"][data-status="UpToDate"]`).waitFor({ timeout: 60_000 });
     expect(await page.evaluate('window.sameDocument === true')).toBe(true);
     const after = await docker(host, ['inspect', '--format', '{{.Id}}', names.upd]);
     expect(after).not.toBe(before);
     expect(await docker(host, ['inspect', '--format', '{{.Config.Image}}', names.upd])).toBe(`${repoA}:latest`);
     await page.getByText(`${names.upd} updated.`).waitFor();
+  });
+
+  it('"Update all available" updates the rest after a confirmation', async () => {
+    const before = await docker(host, ['inspect', '--format', '{{.Id}}', names.upd2]);
+    await page.getByRole('button', { name: 'Update all available (1)' }).click();
+    await page.getByRole('dialog').getByText('Update 1 containers that have an update?').waitFor();
+    await page.getByRole('dialog').getByRole('button', { name: 'Update' }).click();
+    await page.getByText(/^1 updated, 0 failed, \d+ skipped\.$/).waitFor({ timeout: 60_000 });
+    await page.locator(`tr[data-name="${names.upd2}"][data-status="UpToDate"]`).waitFor();
+    expect(await docker(host, ['inspect', '--format', '{{.Id}}', names.upd2])).not.toBe(before);
+    expect(await page.getByRole('button', { name: 'Update all available (0)' }).isDisabled()).toBe(true);
   });
 
   it('shows a change made outside the page (docker stop) without a reload, from the event stream', async () => {
@@ -151,8 +166,8 @@ describe('web UI: containers, update, images, compose, terminal, settings', () =
     await expectAccessible(page, 'container detail page');
     await shoot(page, 'container-detail');
     await page.getByRole('link', { name: '← Containers' }).click();
-    await row(names.upd).getByRole('link', { name: names.upd }).click();
-    await page.getByRole('heading', { name: names.upd }).waitFor();
+    await row(names.upd).getByRole('link', { name: names.upd, exact: true }).click();
+    await page.getByRole('heading', { name: names.upd, exact: true }).waitFor();
     await page.locator('tr[data-result="updated"]').first().waitFor();
   });
 
@@ -177,7 +192,7 @@ describe('web UI: containers, update, images, compose, terminal, settings', () =
   it('update history page lists the update', async () => {
     await nav('Update history').click();
     await page.getByRole('heading', { name: 'Update history' }).waitFor();
-    await page.locator('tr[data-result="updated"]', { hasText: names.upd }).waitFor();
+    await page.locator('tr[data-result="updated"]').filter({ has: page.getByRole('link', { name: names.upd, exact: true }) }).waitFor();
     await expectAccessible(page, 'update history page');
     await shoot(page, 'history');
   });
@@ -210,8 +225,14 @@ describe('web UI: containers, update, images, compose, terminal, settings', () =
     expect(await docker(host, ['ps', '-q', '--filter', `label=com.docker.compose.project=${project}`])).not.toBe('');
     await expectAccessible(page, 'compose page');
     await shoot(page, 'compose');
-    // The project's logs, live from the page.
+    // Its file opens in the editor again, as the server keeps it.
     const card = page.locator(`article[data-project="${project}"]`);
+    await card.getByRole('link', { name: 'Edit' }).click();
+    await page.getByRole('heading', { name: `Edit: ${project}` }).waitFor();
+    await page.locator('.cm-content').filter({ hasText: 'wdui-compose-log' }).waitFor();
+    expect(await page.getByLabel('Project name').inputValue()).toBe(project);
+    await page.getByRole('link', { name: '← Compose projects' }).click();
+    // The project's logs, live from the page.
     await card.getByRole('button', { name: 'Logs' }).click();
     await page.getByLabel(`Logs: ${project}`).filter({ hasText: /app.*\| wdui-compose-log/ }).waitFor();
     // Stop from the page: the action's progress streams below the project, and the status follows.

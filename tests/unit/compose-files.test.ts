@@ -53,8 +53,9 @@ describe('the APP_PATH adapter (real files in a temp folder)', () => {
 
   it('refuses a symlinked project folder for every operation and touches nothing outside', async () => {
     symlinkSync(outside, join(root, 'evil'));
-    for (const op of [files.read('evil'), files.find('evil'), files.write('evil', 'services: {}\n'), files.remove('evil'), files.folderOf('evil')]) {
-      expect(await code(op)).toBe('40000 project evil refused: its folder is a symbolic link; Watch Docker only manages real folders inside APP_PATH');
+    // One at a time: promises started together and awaited one by one leave later rejections unhandled.
+    for (const op of [() => files.read('evil'), () => files.find('evil'), () => files.write('evil', 'services: {}\n'), () => files.remove('evil'), () => files.folderOf('evil')]) {
+      expect(await code(op())).toBe('40000 project evil refused: its folder is a symbolic link; Watch Docker only manages real folders inside APP_PATH');
     }
     expect(readFileSync(join(outside, 'sentinel'), 'utf8')).toBe('keep me');
     expect(readFileSync(join(outside, 'compose.yaml'), 'utf8')).toBe('services: {}\n');

@@ -61,7 +61,7 @@ function Shell() {
       </a>
       <header class="top">
         <Link href="/" class="brand">
-          <img src="/favicon.svg" alt="" width={22} height={22} /> {t('app.title')}
+          <img src="/favicon.svg" alt="" width={22} height={22} /> <span class="brand-text">{t('app.title')}</span>
         </Link>
         {hosts.value && hosts.value.length > 0 && (
           <label class="host">

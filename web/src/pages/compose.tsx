@@ -29,7 +29,7 @@ export function Compose() {
     }
   };
   useEffect(() => void load(), []);
-  useEventReload(() => void load());
+  useEventReload(load);
 
   const act = async (p: ComposeProject, action: Action) => {
     running.value = { ...running.value, [p.name]: action };

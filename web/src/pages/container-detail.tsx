@@ -28,7 +28,7 @@ export function ContainerDetail({ id }: { id: string }) {
     }
   };
   useEffect(() => void load(), [id]);
-  useEventReload(() => void load());
+  useEventReload(load);
 
   const x = c.value;
   return (

@@ -8,18 +8,42 @@ import { confirmed, errorText, ErrorBox, Link, Pager, shortDigest, StatusBadge, 
 const PAGE_SIZE = 50;
 const STATUSES: (Status | 'RateLimited')[] = ['UpdateAvailable', 'UpToDate', 'Skipped', 'Error', 'RateLimited', 'NotChecked'];
 
-/** Reloads a list when the event stream reports a change (debounced: a burst of events is one reload). */
-export function useEventReload(reload: () => void): void {
-  const first = useRef(true);
+/**
+ * Reloads a list when the event stream reports a change. Throttled: a burst of events (an
+ * update stops, renames, creates and starts containers) is one reload, at most one runs at a
+ * time, and one more follows if events came in while it ran.
+ */
+export function useEventReload(reload: () => void | Promise<void>): void {
+  const latest = useRef(reload);
+  latest.current = reload;
+  const seen = useRef(containerEvents.value);
+  const state = useRef<{ timer?: ReturnType<typeof setTimeout>; running: boolean; again: boolean }>({ running: false, again: false });
   const ev = containerEvents.value;
   useEffect(() => {
-    if (first.current) {
-      first.current = false;
+    if (seen.current === ev) return;
+    seen.current = ev;
+    const st = state.current;
+    if (st.running) {
+      st.again = true;
       return;
     }
-    const id = setTimeout(reload, 300);
-    return () => clearTimeout(id);
+    if (st.timer) return;
+    const fire = () => {
+      st.timer = undefined;
+      st.running = true;
+      Promise.resolve(latest.current())
+        .catch(() => undefined)
+        .finally(() => {
+          st.running = false;
+          if (st.again) {
+            st.again = false;
+            st.timer = setTimeout(fire, 500);
+          }
+        });
+    };
+    st.timer = setTimeout(fire, 500);
   }, [ev]);
+  useEffect(() => () => clearTimeout(state.current.timer), []);
 }
 
 /** The home page: every container with its update status, filters, and actions. */
@@ -44,7 +68,7 @@ export function Containers() {
     }
   };
   useEffect(() => void load(), []);
-  useEventReload(() => void load());
+  useEventReload(load);
 
   const filtered = useComputed(() => {
     const needle = q.value.trim().toLowerCase();
@@ -174,8 +198,6 @@ export function Containers() {
                   <th scope="col">{t('containers.status')}</th>
                   <th scope="col">{t('containers.image')}</th>
                   <th scope="col">{t('containers.digest')}</th>
-                  <th scope="col">{t('containers.project')}</th>
-                  <th scope="col">{t('containers.checked')}</th>
                   <th scope="col">{t('ui.actions')}</th>
                 </tr>
               </thead>
@@ -201,9 +223,17 @@ function Row(props: { c: Container; busy: string | undefined; onUpdate: (c: Cont
       <td data-label={t('ui.name')}>
         <Link href={`/containers/${encodeURIComponent(c.name)}`}>{c.name}</Link>
         <span class={`state ${c.running ? 'on' : 'off'}`}>{c.running ? t('containers.running') : c.state}</span>
+        {c.compose && (
+          <span class="sub">
+            {t('containers.project')}: {c.compose.project}/{c.compose.service}
+          </span>
+        )}
       </td>
       <td data-label={t('containers.status')}>
         <StatusBadge c={c} />
+        <span class="sub">
+          {t('containers.checked')}: {c.lastCheckedAt ? formatDate(c.lastCheckedAt) : t('containers.never')}
+        </span>
       </td>
       <td data-label={t('containers.image')} class="mono wrap">
         {c.image}
@@ -212,8 +242,6 @@ function Row(props: { c: Container; busy: string | undefined; onUpdate: (c: Cont
         <span title={c.currentDigest}>{shortDigest(c.currentDigest)}</span>
         {c.remoteDigest && c.remoteDigest !== c.currentDigest ? <span title={c.remoteDigest}> → {shortDigest(c.remoteDigest)}</span> : null}
       </td>
-      <td data-label={t('containers.project')}>{c.compose ? `${c.compose.project}/${c.compose.service}` : '—'}</td>
-      <td data-label={t('containers.checked')}>{c.lastCheckedAt ? formatDate(c.lastCheckedAt) : t('containers.never')}</td>
       <td data-label={t('ui.actions')} class="actions">
         {busy ? (
           <span class="muted">{busy}</span>
