@@ -287,11 +287,6 @@ export class HostLink extends DurableObject<Record<string, unknown>> {
     await this.relays.get(id)?.cancel();
   }
 
-  /** Streams relayed now (for tests and /api/hosts diagnostics). */
-  async streamCount(): Promise<number> {
-    return this.relays.size;
-  }
-
   /** Runs a stream on the agent and answers its items (the last MAX_COLLECTED). */
   async collect(op: StreamOp, args: unknown[], opts: { timeoutMs: number; idempotencyKey?: string }): Promise<RelayOutcome<unknown[]>> {
     const requester = await this.ready();
