@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, write } from 'node:fs';
 import { promisify } from 'node:util';
 import * as pty from '@lydell/node-pty';
 import { Channel } from '../core/channel.js';
@@ -28,6 +28,61 @@ interface Session {
   exited: Promise<void>;
   /** Container sessions: the container, and the PID of the exec'd shell inside it once it said. */
   container?: { id: string; pid?: number };
+  /** Input on its way to the PTY master (see pumpInput). */
+  input: InputQueue;
+}
+
+interface InputQueue {
+  fd: number;
+  queue: { data: Buffer; done: () => void }[];
+  busy: boolean;
+  closed: boolean;
+  retry?: ReturnType<typeof setTimeout>;
+}
+
+/** How long a write waits before trying again when the program does not read its input. */
+const INPUT_RETRY_MS = 20;
+
+/**
+ * Writes queued input to the PTY master. Not through node-pty's write: on Linux libuv writes to a
+ * PTY master in blocking mode (it cannot reopen it non-blocking), so a program that stops reading
+ * its input (raw mode, `sleep`) would stall the whole event loop. The master fd is non-blocking:
+ * a full terminal answers EAGAIN, and the write is tried again a little later (never in a busy
+ * loop). Each piece's promise resolves once the kernel took all of it, or the session ended.
+ */
+function pumpInput(s: Session): void {
+  const q = s.input;
+  if (q.busy || q.closed) return;
+  // Closed by node-pty (the program ended): the fd number may already name something else.
+  if ((s.term as unknown as { _socket?: { destroyed?: boolean } })._socket?.destroyed) return closeInput(q);
+  const head = q.queue[0];
+  if (!head) return;
+  q.busy = true;
+  write(q.fd, head.data, 0, head.data.length, null, (err, written) => {
+    q.busy = false;
+    if (q.closed) return;
+    if (err && (err as NodeJS.ErrnoException).code === 'EAGAIN') {
+      q.retry = setTimeout(() => pumpInput(s), INPUT_RETRY_MS);
+      return;
+    }
+    if (err) {
+      closeInput(q); // EIO: the program is gone; its exit reports it
+      return;
+    }
+    if (written < head.data.length) head.data = head.data.subarray(written);
+    else {
+      q.queue.shift();
+      head.done();
+    }
+    pumpInput(s);
+  });
+}
+
+/** The session ended: drop what was not taken and let every writer go. */
+function closeInput(q: InputQueue): void {
+  q.closed = true;
+  clearTimeout(q.retry);
+  for (const w of q.queue.splice(0)) w.done();
 }
 
 /**
@@ -70,7 +125,7 @@ export class NodePtyTerminal implements TerminalPort {
     const output = new Channel<TerminalOutput>({ highWaterMark: 64, onFull: () => term.pause(), onDrain: () => term.resume() });
     let resolveExit: () => void = () => {};
     const exited = new Promise<void>((r) => (resolveExit = r));
-    const session: Session = { term, output, exited };
+    const session: Session = { term, output, exited, input: { fd: (term as unknown as { fd: number }).fd, queue: [], busy: false, closed: false } };
     // Container sessions: hold the first output back until the shell's PID mark is seen (and cut out).
     let head: string | null = null;
     if (spec.target.kind === 'container') {
@@ -97,6 +152,7 @@ export class NodePtyTerminal implements TerminalPort {
       flushHead();
       output.push({ type: 'exit', code: exitCode, ...(signal ? { signal } : {}) });
       output.end();
+      closeInput(session.input);
       resolveExit();
     });
     this.sessions.set(id, session);
@@ -122,7 +178,11 @@ export class NodePtyTerminal implements TerminalPort {
   }
 
   async write(id: string, data: string): Promise<void> {
-    this.must(id).term.write(data);
+    const s = this.must(id);
+    await new Promise<void>((resolve) => {
+      s.input.queue.push({ data: Buffer.from(data, 'utf8'), done: resolve });
+      pumpInput(s);
+    });
   }
 
   async resize(id: string, cols: number, rows: number): Promise<void> {
@@ -166,6 +226,7 @@ export class NodePtyTerminal implements TerminalPort {
       // already gone
     }
     await Promise.race([s.exited, new Promise((r) => setTimeout(r, grace))]);
+    closeInput(s.input);
     void s.output.return();
   }
 

@@ -34,6 +34,23 @@ const ClientFrame = v.variant('type', [
 ]);
 type ClientFrame = v.InferOutput<typeof ClientFrame>;
 
+/** The UTF-8 size of a string, without encoding it (a frame may be 64 KiB, many may come). */
+function utf8Length(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4; // a surrogate pair
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
+const sizeText = (bytes: number): string => (bytes >= 1024 * 1024 ? `${+(bytes / 1024 / 1024).toFixed(1)} MiB` : `${+(bytes / 1024).toFixed(1)} KiB`);
+
 function limitsOf(deps: AppDeps): ShellLimits {
   return { ...DEFAULT_SHELL_LIMITS, ...deps.shellLimits };
 }
@@ -85,6 +102,8 @@ function shellSocket(c: Context<AppEnv>, target: TerminalTarget, size: { cols: n
   let ping: ReturnType<typeof setInterval> | undefined;
   let idle: ReturnType<typeof setTimeout> | undefined;
   let chain: Promise<void> = Promise.resolve();
+  /** Bytes of client frames on `chain` not yet handled: waiting their turn, or being written to a terminal that does not take them. */
+  let pendingInput = 0;
   let admitted = false;
   let ended = false;
   const startedAt = clock.now();
@@ -129,6 +148,7 @@ function shellSocket(c: Context<AppEnv>, target: TerminalTarget, size: { cols: n
     // Asked before the line reaches the program, so a password prompt is still showing.
     const hidden = done.length > 0 && terminal.inputHidden ? await terminal.inputHidden(id) : false;
     for (const line of done) await audit(hidden ? '(typed with echo off: not recorded)' : line);
+    if (ended) return;
     await terminal.write(id, frame.data);
   };
 
@@ -170,8 +190,16 @@ function shellSocket(c: Context<AppEnv>, target: TerminalTarget, size: { cols: n
       touch();
       const data = ev.data;
       if (typeof data !== 'string') return send({ type: 'error', code: ErrorCode.BadRequest, msg: 'frames must be JSON text' });
+      const bytes = utf8Length(data);
       // Node's WebSocketServer enforces this already (maxPayload); Workers do not.
-      if (new TextEncoder().encode(data).length > WS_MAX_PAYLOAD) return closeWith(WS_CLOSE.tooBig, 'frame too large');
+      if (bytes > WS_MAX_PAYLOAD) return closeWith(WS_CLOSE.tooBig, 'frame too large');
+      // A program that does not read its input (`sleep` after `stty -echo`) stops taking writes;
+      // frames queued behind it would grow without end. Past the bound the session is closed.
+      if (pendingInput + bytes > limits.maxPendingInput) {
+        const msg = `the program in the shell is not reading its input: more than ${sizeText(limits.maxPendingInput)} typed or pasted are waiting for it, so the session is closed`;
+        logger.warn({ component: 'shell', action: 'input-overflow', session: sid, user, pending: pendingInput }, 'shell input not read: session closed');
+        return closeWith(WS_CLOSE.policy, 'input not read', { type: 'error', code: ErrorCode.TooManyRequests, msg });
+      }
       let frame: ClientFrame;
       try {
         const parsed = v.safeParse(ClientFrame, JSON.parse(data));
@@ -180,7 +208,13 @@ function shellSocket(c: Context<AppEnv>, target: TerminalTarget, size: { cols: n
       } catch (err) {
         return send({ type: 'error', code: ErrorCode.BadRequest, msg: `unreadable frame (${describeError(err)}): expected {type:'input', data}, {type:'resize', cols, rows}, {type:'ping'} or {type:'pong'}` });
       }
-      chain = chain.then(() => handle(frame)).catch((err: unknown) => send({ type: 'error', code: ErrorCode.Internal, msg: describeError(err) }));
+      pendingInput += bytes;
+      chain = chain
+        .then(() => handle(frame))
+        .catch((err: unknown) => send({ type: 'error', code: ErrorCode.Internal, msg: describeError(err) }))
+        .finally(() => {
+          pendingInput -= bytes;
+        });
     },
     onClose: () => void end('client closed'),
     onError: () => void end('socket error'),

@@ -21,6 +21,11 @@ export interface TerminalPort {
   open(spec: TerminalSpec): Promise<{ id: string; pid: number; command: string }>;
   /** The session's output (UTF-8 text), then one `exit` item. One consumer per session. */
   output(id: string): AsyncIterable<TerminalOutput>;
+  /**
+   * Resolves once the terminal has taken the data (the kernel accepted it). While the program in
+   * the terminal does not read its input the kernel's buffer fills and the promise waits: callers
+   * write one piece at a time and bound what they hold meanwhile. Resolves, too, when the session ends.
+   */
   write(id: string, data: string): Promise<void>;
   resize(id: string, cols: number, rows: number): Promise<void>;
   /**
