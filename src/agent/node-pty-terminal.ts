@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import * as pty from '@lydell/node-pty';
 import { Channel } from '../core/channel.js';
 import { AppError, ErrorCode } from '../core/errors.js';
-import type { TerminalOutput, TerminalPort, TerminalSpec } from '../core/shell/terminal.js';
+import type { InputState, TerminalOutput, TerminalPort, TerminalSpec } from '../core/shell/terminal.js';
 
 const run = promisify(execFile);
 
@@ -189,19 +189,29 @@ export class NodePtyTerminal implements TerminalPort {
     this.must(id).term.resize(cols, rows);
   }
 
-  async inputHidden(id: string): Promise<boolean> {
+  async inputState(id: string): Promise<InputState | null> {
     const s = this.must(id);
     // docker exec keeps this side of the terminal raw: the prompt's echo state is in the container.
-    if (s.container) return false;
+    if (s.container) return null;
     const pts = (s.term as unknown as { ptsName?: string }).ptsName;
-    if (!pts) return false;
+    if (!pts) return null;
+    let echoOff: boolean;
     try {
       const { stdout } = await run('stty', ['-F', pts, '-a'], { timeout: 2000 });
       const flags = new Set(stdout.split(/[\s;]+/));
-      return flags.has('icanon') && flags.has('-echo');
+      echoOff = flags.has('icanon') && flags.has('-echo');
     } catch {
-      return false;
+      return null;
     }
+    // The terminal's foreground process group: the shell's own while it is at its prompt (or runs
+    // a builtin); a job's while a program started from it runs (job control gives each its group).
+    const shell = s.term.pid;
+    const fg = procStat(shell)?.tpgid;
+    if (fg === undefined || fg <= 0) return null;
+    const members = groupMembers(fg);
+    if (fg === shell && members.every((p) => p === shell)) return { echoOff, reader: 'shell' };
+    const program = procComm(fg !== shell ? fg : (members.find((p) => p !== shell) ?? fg));
+    return { echoOff, reader: 'program', ...(program ? { program } : {}) };
   }
 
   async kill(id: string): Promise<void> {
@@ -241,21 +251,51 @@ export class NodePtyTerminal implements TerminalPort {
   }
 }
 
-/** The processes whose session is `sid` (Linux /proc). */
-export function sessionMembers(sid: number): number[] {
+interface ProcStat {
+  state: string;
+  pgrp: number;
+  session: number;
+  /** The foreground process group of the process's controlling terminal. */
+  tpgid: number;
+}
+
+/** /proc/<pid>/stat (Linux): pid (comm) state ppid pgrp session tty_nr tpgid …; comm may hold spaces and parentheses. */
+function procStat(pid: number | string): ProcStat | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: f[0] ?? '', pgrp: Number(f[2]), session: Number(f[3]), tpgid: Number(f[5]) };
+  } catch {
+    return null; // the process ended while we looked
+  }
+}
+
+function procComm(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function livingWhere(match: (st: ProcStat) => boolean): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // pid (comm) state ppid pgrp session …; comm may hold spaces and parentheses.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[3]) === sid && fields[0] !== 'Z') pids.push(Number(entry));
-    } catch {
-      // the process ended while we looked
-    }
+    const st = procStat(entry);
+    if (st && st.state !== 'Z' && match(st)) pids.push(Number(entry));
   }
   return pids;
+}
+
+/** The processes whose session is `sid` (Linux /proc). */
+export function sessionMembers(sid: number): number[] {
+  return livingWhere((st) => st.session === sid);
+}
+
+/** The processes of process group `pgid` (Linux /proc). */
+function groupMembers(pgid: number): number[] {
+  return livingWhere((st) => st.pgrp === pgid);
 }
 
 function signalSession(sid: number, signal: NodeJS.Signals): void {

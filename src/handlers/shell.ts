@@ -16,7 +16,7 @@ import * as v from 'valibot';
 import { AppError, ErrorCode, describeError } from '../core/errors.js';
 import { InputLines } from '../core/shell/input-lines.js';
 import { DEFAULT_SHELL_LIMITS, ShellSessions, type ShellLimits } from '../core/shell/sessions.js';
-import type { TerminalOutput, TerminalTarget } from '../core/shell/terminal.js';
+import type { InputState, TerminalOutput, TerminalTarget } from '../core/shell/terminal.js';
 import { clientAddress, getSession } from './auth-middleware.js';
 import type { AppDeps, AppEnv } from './context.js';
 import { ok, parseQuery } from './envelope.js';
@@ -120,7 +120,18 @@ function shellSocket(c: Context<AppEnv>, target: TerminalTarget, size: { cols: n
     clearTimeout(idle);
     idle = setTimeout(() => closeWith(WS_CLOSE.normal, 'idle timeout', { type: 'end', reason: `closed after ${Math.round(limits.idleMs / 1000)} s without activity` }), limits.idleMs);
   };
-  const audit = (line: string): Promise<void> => auth.audit.record({ event: 'shell.input', ...who, line }, { persist: false });
+  /**
+   * A typed line. Hidden only when a program started from the shell reads it with echo off (a
+   * password prompt: sudo, passwd, a script's `read -s`): its length and the program stand in.
+   * Echo switched off while the shell itself reads (`stty -echo` at the prompt) hides nothing.
+   */
+  const audit = (line: string, state: InputState | null = null): Promise<void> => {
+    if (state?.echoOff && state.reader === 'program') {
+      const program = state.program ?? 'a program';
+      return auth.audit.record({ event: 'shell.input', ...who, line: `(typed with echo off at a prompt of ${program}: not recorded)`, hidden: true, length: [...line].length, program }, { persist: false });
+    }
+    return auth.audit.record({ event: 'shell.input', ...who, line, ...(state?.echoOff ? { echoOff: true } : {}) }, { persist: false });
+  };
 
   /** Once: stop timers, kill the session's processes, audit the end. */
   const end = async (reason: string): Promise<void> => {
@@ -146,8 +157,8 @@ function shellSocket(c: Context<AppEnv>, target: TerminalTarget, size: { cols: n
     if (frame.type === 'resize') return terminal.resize(id, frame.cols, frame.rows);
     const done = lines.feed(frame.data);
     // Asked before the line reaches the program, so a password prompt is still showing.
-    const hidden = done.length > 0 && terminal.inputHidden ? await terminal.inputHidden(id) : false;
-    for (const line of done) await audit(hidden ? '(typed with echo off: not recorded)' : line);
+    const state = done.length > 0 && terminal.inputState ? await terminal.inputState(id).catch(() => null) : null;
+    for (const line of done) await audit(line, state);
     if (ended) return;
     await terminal.write(id, frame.data);
   };

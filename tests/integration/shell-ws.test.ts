@@ -199,21 +199,47 @@ describe('the web shell over a real WebSocket and a real PTY', () => {
     expect(lines).toEqual(['echo audited-二 line', 'echo half-typed']);
   });
 
-  it('does not record a line typed while a program reads with echo off (a password prompt)', async () => {
+  it('does not record a line typed at a program\'s prompt with echo off (a password), only its length and the program', async () => {
+    await eventually(() => terminal.size === 0, 'earlier sessions to end');
     const c = await openShell();
     answerPings(c);
-    c.send({ type: 'input', data: 'stty -echo; read secret; stty echo; echo "got-${#secret}"\r' });
+    // A child program reads with echo off: the terminal's foreground group is the child's.
+    c.send({ type: 'input', data: `sh -c 'stty -echo; read secret; stty echo; echo "got-\${#secret}"'\r` });
     await eventually(() => terminal.size > 0, 'the session');
-    // Wait until the shell is waiting in `read` with echo off.
     const id = [...(terminal as unknown as { sessions: Map<string, unknown> }).sessions.keys()][0] as string;
-    await eventually(() => (terminal as TerminalPort).inputHidden!(id), 'echo to be off');
+    await eventually(async () => {
+      const state = await terminal.inputState(id);
+      return state?.echoOff === true && state.reader === 'program';
+    }, 'the child to read with echo off');
     c.send({ type: 'input', data: 'hunter2-wd-secret\r' });
     await printed(c, /got-17/, 'the read to finish');
     c.close();
     await c.waitClosed();
     await eventually(() => terminal.size === 0, 'the session to end');
     expect(logger.lines.some((l) => l.includes('hunter2-wd-secret'))).toBe(false);
-    expect(logger.entries().some((e) => e.action === 'shell.input' && String(e.line).includes('echo off'))).toBe(true);
+    const hidden = logger.entries().filter((e) => e.action === 'shell.input' && e.hidden === true);
+    expect(hidden).toHaveLength(1);
+    expect(hidden[0]).toMatchObject({ line: '(typed with echo off at a prompt of sh: not recorded)', length: 17, program: 'sh' });
+  });
+
+  it('echo switched off at the shell\'s own prompt does not blind the audit', async () => {
+    await eventually(() => terminal.size === 0, 'earlier sessions to end');
+    const c = await openShell();
+    answerPings(c);
+    c.send({ type: 'input', data: 'stty -echo; echo "off-$((1+1))"\r' });
+    await printed(c, /off-2/, 'echo to be off');
+    await eventually(() => terminal.size > 0, 'the session');
+    const id = [...(terminal as unknown as { sessions: Map<string, unknown> }).sessions.keys()][0] as string;
+    await eventually(async () => (await terminal.inputState(id))?.echoOff === true, 'the shell to read with echo off');
+    c.send({ type: 'input', data: 'echo "visible-$((2+3))-wd"\r' });
+    await printed(c, /visible-5-wd/, 'the command to run');
+    c.close();
+    await c.waitClosed();
+    await eventually(() => terminal.size === 0, 'the session to end');
+    const inputs = logger.entries().filter((e) => e.action === 'shell.input' && String(e.line).includes('visible-'));
+    expect(inputs).toHaveLength(1);
+    expect(inputs[0]).toMatchObject({ line: 'echo "visible-$((2+3))-wd"', echoOff: true });
+    expect(inputs[0]?.hidden).toBeUndefined();
   });
 
   it('closes a session whose client stays silent, and keeps one that answers the heartbeat', async () => {
