@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, write } from 'node:fs';
 import { promisify } from 'node:util';
 import * as pty from '@lydell/node-pty';
 import { Channel } from '../core/channel.js';
 import { AppError, ErrorCode } from '../core/errors.js';
-import type { TerminalOutput, TerminalPort, TerminalSpec } from '../core/shell/terminal.js';
+import type { InputState, TerminalOutput, TerminalPort, TerminalSpec } from '../core/shell/terminal.js';
 
 const run = promisify(execFile);
 
@@ -28,6 +28,61 @@ interface Session {
   exited: Promise<void>;
   /** Container sessions: the container, and the PID of the exec'd shell inside it once it said. */
   container?: { id: string; pid?: number };
+  /** Input on its way to the PTY master (see pumpInput). */
+  input: InputQueue;
+}
+
+interface InputQueue {
+  fd: number;
+  queue: { data: Buffer; done: () => void }[];
+  busy: boolean;
+  closed: boolean;
+  retry?: ReturnType<typeof setTimeout>;
+}
+
+/** How long a write waits before trying again when the program does not read its input. */
+const INPUT_RETRY_MS = 20;
+
+/**
+ * Writes queued input to the PTY master. Not through node-pty's write: on Linux libuv writes to a
+ * PTY master in blocking mode (it cannot reopen it non-blocking), so a program that stops reading
+ * its input (raw mode, `sleep`) would stall the whole event loop. The master fd is non-blocking:
+ * a full terminal answers EAGAIN, and the write is tried again a little later (never in a busy
+ * loop). Each piece's promise resolves once the kernel took all of it, or the session ended.
+ */
+function pumpInput(s: Session): void {
+  const q = s.input;
+  if (q.busy || q.closed) return;
+  // Closed by node-pty (the program ended): the fd number may already name something else.
+  if ((s.term as unknown as { _socket?: { destroyed?: boolean } })._socket?.destroyed) return closeInput(q);
+  const head = q.queue[0];
+  if (!head) return;
+  q.busy = true;
+  write(q.fd, head.data, 0, head.data.length, null, (err, written) => {
+    q.busy = false;
+    if (q.closed) return;
+    if (err && (err as NodeJS.ErrnoException).code === 'EAGAIN') {
+      q.retry = setTimeout(() => pumpInput(s), INPUT_RETRY_MS);
+      return;
+    }
+    if (err) {
+      closeInput(q); // EIO: the program is gone; its exit reports it
+      return;
+    }
+    if (written < head.data.length) head.data = head.data.subarray(written);
+    else {
+      q.queue.shift();
+      head.done();
+    }
+    pumpInput(s);
+  });
+}
+
+/** The session ended: drop what was not taken and let every writer go. */
+function closeInput(q: InputQueue): void {
+  q.closed = true;
+  clearTimeout(q.retry);
+  for (const w of q.queue.splice(0)) w.done();
 }
 
 /**
@@ -70,7 +125,7 @@ export class NodePtyTerminal implements TerminalPort {
     const output = new Channel<TerminalOutput>({ highWaterMark: 64, onFull: () => term.pause(), onDrain: () => term.resume() });
     let resolveExit: () => void = () => {};
     const exited = new Promise<void>((r) => (resolveExit = r));
-    const session: Session = { term, output, exited };
+    const session: Session = { term, output, exited, input: { fd: (term as unknown as { fd: number }).fd, queue: [], busy: false, closed: false } };
     // Container sessions: hold the first output back until the shell's PID mark is seen (and cut out).
     let head: string | null = null;
     if (spec.target.kind === 'container') {
@@ -97,6 +152,7 @@ export class NodePtyTerminal implements TerminalPort {
       flushHead();
       output.push({ type: 'exit', code: exitCode, ...(signal ? { signal } : {}) });
       output.end();
+      closeInput(session.input);
       resolveExit();
     });
     this.sessions.set(id, session);
@@ -122,26 +178,40 @@ export class NodePtyTerminal implements TerminalPort {
   }
 
   async write(id: string, data: string): Promise<void> {
-    this.must(id).term.write(data);
+    const s = this.must(id);
+    await new Promise<void>((resolve) => {
+      s.input.queue.push({ data: Buffer.from(data, 'utf8'), done: resolve });
+      pumpInput(s);
+    });
   }
 
   async resize(id: string, cols: number, rows: number): Promise<void> {
     this.must(id).term.resize(cols, rows);
   }
 
-  async inputHidden(id: string): Promise<boolean> {
+  async inputState(id: string): Promise<InputState | null> {
     const s = this.must(id);
     // docker exec keeps this side of the terminal raw: the prompt's echo state is in the container.
-    if (s.container) return false;
+    if (s.container) return null;
     const pts = (s.term as unknown as { ptsName?: string }).ptsName;
-    if (!pts) return false;
+    if (!pts) return null;
+    let echoOff: boolean;
     try {
       const { stdout } = await run('stty', ['-F', pts, '-a'], { timeout: 2000 });
       const flags = new Set(stdout.split(/[\s;]+/));
-      return flags.has('icanon') && flags.has('-echo');
+      echoOff = flags.has('icanon') && flags.has('-echo');
     } catch {
-      return false;
+      return null;
     }
+    // The terminal's foreground process group: the shell's own while it is at its prompt (or runs
+    // a builtin); a job's while a program started from it runs (job control gives each its group).
+    const shell = s.term.pid;
+    const fg = procStat(shell)?.tpgid;
+    if (fg === undefined || fg <= 0) return null;
+    const members = groupMembers(fg);
+    if (fg === shell && members.every((p) => p === shell)) return { echoOff, reader: 'shell' };
+    const program = procComm(fg !== shell ? fg : (members.find((p) => p !== shell) ?? fg));
+    return { echoOff, reader: 'program', ...(program ? { program } : {}) };
   }
 
   async kill(id: string): Promise<void> {
@@ -166,6 +236,7 @@ export class NodePtyTerminal implements TerminalPort {
       // already gone
     }
     await Promise.race([s.exited, new Promise((r) => setTimeout(r, grace))]);
+    closeInput(s.input);
     void s.output.return();
   }
 
@@ -180,21 +251,51 @@ export class NodePtyTerminal implements TerminalPort {
   }
 }
 
-/** The processes whose session is `sid` (Linux /proc). */
-export function sessionMembers(sid: number): number[] {
+interface ProcStat {
+  state: string;
+  pgrp: number;
+  session: number;
+  /** The foreground process group of the process's controlling terminal. */
+  tpgid: number;
+}
+
+/** /proc/<pid>/stat (Linux): pid (comm) state ppid pgrp session tty_nr tpgid …; comm may hold spaces and parentheses. */
+function procStat(pid: number | string): ProcStat | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: f[0] ?? '', pgrp: Number(f[2]), session: Number(f[3]), tpgid: Number(f[5]) };
+  } catch {
+    return null; // the process ended while we looked
+  }
+}
+
+function procComm(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function livingWhere(match: (st: ProcStat) => boolean): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // pid (comm) state ppid pgrp session …; comm may hold spaces and parentheses.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[3]) === sid && fields[0] !== 'Z') pids.push(Number(entry));
-    } catch {
-      // the process ended while we looked
-    }
+    const st = procStat(entry);
+    if (st && st.state !== 'Z' && match(st)) pids.push(Number(entry));
   }
   return pids;
+}
+
+/** The processes whose session is `sid` (Linux /proc). */
+export function sessionMembers(sid: number): number[] {
+  return livingWhere((st) => st.session === sid);
+}
+
+/** The processes of process group `pgid` (Linux /proc). */
+function groupMembers(pgid: number): number[] {
+  return livingWhere((st) => st.pgrp === pgid);
 }
 
 function signalSession(sid: number, signal: NodeJS.Signals): void {

@@ -16,7 +16,7 @@ import * as v from 'valibot';
 import { AppError, ErrorCode, describeError } from '../core/errors.js';
 import { InputLines } from '../core/shell/input-lines.js';
 import { DEFAULT_SHELL_LIMITS, ShellSessions, type ShellLimits } from '../core/shell/sessions.js';
-import type { TerminalOutput, TerminalTarget } from '../core/shell/terminal.js';
+import type { InputState, TerminalOutput, TerminalTarget } from '../core/shell/terminal.js';
 import { clientAddress, getSession } from './auth-middleware.js';
 import type { AppDeps, AppEnv } from './context.js';
 import { ok, parseQuery } from './envelope.js';
@@ -33,6 +33,23 @@ const ClientFrame = v.variant('type', [
   v.strictObject({ type: v.literal('pong') }),
 ]);
 type ClientFrame = v.InferOutput<typeof ClientFrame>;
+
+/** The UTF-8 size of a string, without encoding it (a frame may be 64 KiB, many may come). */
+function utf8Length(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4; // a surrogate pair
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
+const sizeText = (bytes: number): string => (bytes >= 1024 * 1024 ? `${+(bytes / 1024 / 1024).toFixed(1)} MiB` : `${+(bytes / 1024).toFixed(1)} KiB`);
 
 function limitsOf(deps: AppDeps): ShellLimits {
   return { ...DEFAULT_SHELL_LIMITS, ...deps.shellLimits };
@@ -88,6 +105,8 @@ function shellSocket(c: Context<AppEnv>, target: TerminalTarget, size: { cols: n
   let ping: ReturnType<typeof setInterval> | undefined;
   let idle: ReturnType<typeof setTimeout> | undefined;
   let chain: Promise<void> = Promise.resolve();
+  /** Bytes of client frames on `chain` not yet handled: waiting their turn, or being written to a terminal that does not take them. */
+  let pendingInput = 0;
   let admitted = false;
   let ended = false;
   const startedAt = clock.now();
@@ -104,7 +123,18 @@ function shellSocket(c: Context<AppEnv>, target: TerminalTarget, size: { cols: n
     clearTimeout(idle);
     idle = setTimeout(() => closeWith(WS_CLOSE.normal, 'idle timeout', { type: 'end', reason: `closed after ${Math.round(limits.idleMs / 1000)} s without activity` }), limits.idleMs);
   };
-  const audit = (line: string): Promise<void> => auth.audit.record({ event: 'shell.input', ...who, line }, { persist: false });
+  /**
+   * A typed line. Hidden only when a program started from the shell reads it with echo off (a
+   * password prompt: sudo, passwd, a script's `read -s`): its length and the program stand in.
+   * Echo switched off while the shell itself reads (`stty -echo` at the prompt) hides nothing.
+   */
+  const audit = (line: string, state: InputState | null = null): Promise<void> => {
+    if (state?.echoOff && state.reader === 'program') {
+      const program = state.program ?? 'a program';
+      return auth.audit.record({ event: 'shell.input', ...who, line: `(typed with echo off at a prompt of ${program}: not recorded)`, hidden: true, length: [...line].length, program }, { persist: false });
+    }
+    return auth.audit.record({ event: 'shell.input', ...who, line, ...(state?.echoOff ? { echoOff: true } : {}) }, { persist: false });
+  };
 
   /** Once: stop timers, kill the session's processes, audit the end. */
   const end = async (reason: string): Promise<void> => {
@@ -130,8 +160,9 @@ function shellSocket(c: Context<AppEnv>, target: TerminalTarget, size: { cols: n
     if (frame.type === 'resize') return terminal.resize(id, frame.cols, frame.rows);
     const done = lines.feed(frame.data);
     // Asked before the line reaches the program, so a password prompt is still showing.
-    const hidden = done.length > 0 && terminal.inputHidden ? await terminal.inputHidden(id) : false;
-    for (const line of done) await audit(hidden ? '(typed with echo off: not recorded)' : line);
+    const state = done.length > 0 && terminal.inputState ? await terminal.inputState(id).catch(() => null) : null;
+    for (const line of done) await audit(line, state);
+    if (ended) return;
     await terminal.write(id, frame.data);
   };
 
@@ -173,8 +204,16 @@ function shellSocket(c: Context<AppEnv>, target: TerminalTarget, size: { cols: n
       touch();
       const data = ev.data;
       if (typeof data !== 'string') return send({ type: 'error', code: ErrorCode.BadRequest, msg: 'frames must be JSON text' });
+      const bytes = utf8Length(data);
       // Node's WebSocketServer enforces this already (maxPayload); Workers do not.
-      if (new TextEncoder().encode(data).length > WS_MAX_PAYLOAD) return closeWith(WS_CLOSE.tooBig, 'frame too large');
+      if (bytes > WS_MAX_PAYLOAD) return closeWith(WS_CLOSE.tooBig, 'frame too large');
+      // A program that does not read its input (`sleep` after `stty -echo`) stops taking writes;
+      // frames queued behind it would grow without end. Past the bound the session is closed.
+      if (pendingInput + bytes > limits.maxPendingInput) {
+        const msg = `the program in the shell is not reading its input: more than ${sizeText(limits.maxPendingInput)} typed or pasted are waiting for it, so the session is closed`;
+        logger.warn({ component: 'shell', action: 'input-overflow', session: sid, user, pending: pendingInput }, 'shell input not read: session closed');
+        return closeWith(WS_CLOSE.policy, 'input not read', { type: 'error', code: ErrorCode.TooManyRequests, msg });
+      }
       let frame: ClientFrame;
       try {
         const parsed = v.safeParse(ClientFrame, JSON.parse(data));
@@ -183,7 +222,13 @@ function shellSocket(c: Context<AppEnv>, target: TerminalTarget, size: { cols: n
       } catch (err) {
         return send({ type: 'error', code: ErrorCode.BadRequest, msg: `unreadable frame (${describeError(err)}): expected {type:'input', data}, {type:'resize', cols, rows}, {type:'ping'} or {type:'pong'}` });
       }
-      chain = chain.then(() => handle(frame)).catch((err: unknown) => send({ type: 'error', code: ErrorCode.Internal, msg: describeError(err) }));
+      pendingInput += bytes;
+      chain = chain
+        .then(() => handle(frame))
+        .catch((err: unknown) => send({ type: 'error', code: ErrorCode.Internal, msg: describeError(err) }))
+        .finally(() => {
+          pendingInput -= bytes;
+        });
     },
     // The promise lets a runtime keep the request alive until the session is ended (Workers).
     onClose: () => end('client closed'),

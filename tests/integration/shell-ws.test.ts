@@ -1,4 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { DockerodePort } from '../../src/agent/docker/dockerode-port.js';
 import { NodePtyTerminal, sessionMembers } from '../../src/agent/node-pty-terminal.js';
@@ -35,6 +37,15 @@ async function printed(c: WsClient, pattern: RegExp, what: string): Promise<RegE
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(output(c))}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+// The memory this process keeps (after a full collection, so garbage does not count).
+setFlagsFromString('--expose-gc');
+const collect = runInNewContext('gc') as () => void;
+function retained(): number {
+  collect();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.external;
 }
 
 function alive(pid: number): boolean {
@@ -137,6 +148,36 @@ describe('the web shell over a real WebSocket and a real PTY', () => {
     await eventually(() => sessionMembers(sh).length === 0, 'yes and the shell to be gone');
   });
 
+  it('a client flooding a program that does not read its input: closed at the bound, server memory stays bounded', async () => {
+    await eventually(() => terminal.size === 0, 'earlier sessions to end');
+    const c = await openShell();
+    answerPings(c);
+    // Raw mode: once the terminal's input buffer is full the kernel takes nothing more (in line
+    // mode it would throw away the rest of an endless line).
+    c.send({ type: 'input', data: 'stty raw -echo; echo "sh=$$ flood-$((1+1))"; sleep 1000\r' });
+    const sh = Number((await printed(c, /sh=(\d+) flood-2/, 'the shell to sleep with echo off'))[1]);
+    const frame = JSON.stringify({ type: 'input', data: 'x'.repeat(60_000) });
+    const before = retained();
+    const samples: number[] = [];
+    let sent = 0;
+    while (sent < 800 && !c.closed) {
+      // One frame at a time on the client side, so only the server can hold the flood.
+      const ok = await new Promise<boolean>((resolve) => c.ws.send(frame, (err) => resolve(!err)));
+      if (!ok) break;
+      if (++sent % 10 === 0) samples.push(retained() - before);
+    }
+    const closed = await c.waitClosed();
+    expect(closed.code).toBe(1008);
+    expect(c.frames.find((f) => f.type === 'error')).toMatchObject({ code: 42900, msg: expect.stringContaining('not reading its input: more than 1 MiB') });
+    expect(sent).toBeLessThan(800);
+    // The whole flood is 48 MB; the server held at most the bound and what was in flight.
+    expect(Math.max(0, ...samples)).toBeLessThan(16 * 1024 * 1024);
+    await eventually(() => sessionMembers(sh).length === 0, 'the sleep and the shell to be gone');
+    await eventually(() => terminal.size === 0, 'the session to end');
+    // Released after the close (the socket's buffers go a moment later).
+    await eventually(() => retained() - before < 8 * 1024 * 1024, 'the memory to be released');
+  });
+
   it('audits who, from where, start, the lines typed, end', async () => {
     const known = new Set((await app.auth.audit.recent()).map((e) => e.session));
     const c = await openShell();
@@ -158,21 +199,47 @@ describe('the web shell over a real WebSocket and a real PTY', () => {
     expect(lines).toEqual(['echo audited-二 line', 'echo half-typed']);
   });
 
-  it('does not record a line typed while a program reads with echo off (a password prompt)', async () => {
+  it('does not record a line typed at a program\'s prompt with echo off (a password), only its length and the program', async () => {
+    await eventually(() => terminal.size === 0, 'earlier sessions to end');
     const c = await openShell();
     answerPings(c);
-    c.send({ type: 'input', data: 'stty -echo; read secret; stty echo; echo "got-${#secret}"\r' });
+    // A child program reads with echo off: the terminal's foreground group is the child's.
+    c.send({ type: 'input', data: `sh -c 'stty -echo; read secret; stty echo; echo "got-\${#secret}"'\r` });
     await eventually(() => terminal.size > 0, 'the session');
-    // Wait until the shell is waiting in `read` with echo off.
     const id = [...(terminal as unknown as { sessions: Map<string, unknown> }).sessions.keys()][0] as string;
-    await eventually(() => (terminal as TerminalPort).inputHidden!(id), 'echo to be off');
+    await eventually(async () => {
+      const state = await terminal.inputState(id);
+      return state?.echoOff === true && state.reader === 'program';
+    }, 'the child to read with echo off');
     c.send({ type: 'input', data: 'hunter2-wd-secret\r' });
     await printed(c, /got-17/, 'the read to finish');
     c.close();
     await c.waitClosed();
     await eventually(() => terminal.size === 0, 'the session to end');
     expect(logger.lines.some((l) => l.includes('hunter2-wd-secret'))).toBe(false);
-    expect(logger.entries().some((e) => e.action === 'shell.input' && String(e.line).includes('echo off'))).toBe(true);
+    const hidden = logger.entries().filter((e) => e.action === 'shell.input' && e.hidden === true);
+    expect(hidden).toHaveLength(1);
+    expect(hidden[0]).toMatchObject({ line: '(typed with echo off at a prompt of sh: not recorded)', length: 17, program: 'sh' });
+  });
+
+  it('echo switched off at the shell\'s own prompt does not blind the audit', async () => {
+    await eventually(() => terminal.size === 0, 'earlier sessions to end');
+    const c = await openShell();
+    answerPings(c);
+    c.send({ type: 'input', data: 'stty -echo; echo "off-$((1+1))"\r' });
+    await printed(c, /off-2/, 'echo to be off');
+    await eventually(() => terminal.size > 0, 'the session');
+    const id = [...(terminal as unknown as { sessions: Map<string, unknown> }).sessions.keys()][0] as string;
+    await eventually(async () => (await terminal.inputState(id))?.echoOff === true, 'the shell to read with echo off');
+    c.send({ type: 'input', data: 'echo "visible-$((2+3))-wd"\r' });
+    await printed(c, /visible-5-wd/, 'the command to run');
+    c.close();
+    await c.waitClosed();
+    await eventually(() => terminal.size === 0, 'the session to end');
+    const inputs = logger.entries().filter((e) => e.action === 'shell.input' && String(e.line).includes('visible-'));
+    expect(inputs).toHaveLength(1);
+    expect(inputs[0]).toMatchObject({ line: 'echo "visible-$((2+3))-wd"', echoOff: true });
+    expect(inputs[0]?.hidden).toBeUndefined();
   });
 
   it('closes a session whose client stays silent, and keeps one that answers the heartbeat', async () => {

@@ -42,12 +42,18 @@ export interface AuditEvent {
   reason?: string;
   path?: string;
   /**
-   * Web shell: the session, the container (none: the host), a line typed into it (not one typed
-   * at a prompt with echo off, where the host shell can tell: see README, Web shell), the length.
+   * Web shell: the session, the container (none: the host), a line typed into it, the length.
+   * A line typed at a program's prompt with echo off (a password) is not kept: `hidden`, its
+   * `length` in characters and the `program` stand instead; `echoOff` marks a line the session's
+   * own shell read while the user had switched echo off (kept). See README, Web shell.
    */
   session?: string;
   container?: string;
   line?: string;
+  hidden?: boolean;
+  length?: number;
+  program?: string;
+  echoOff?: boolean;
   durationMs?: number;
 }
 

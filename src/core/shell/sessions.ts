@@ -6,9 +6,15 @@ export interface ShellLimits {
   idleMs: number;
   /** Open sessions per user; one more is refused. */
   maxSessionsPerUser: number;
+  /**
+   * Bytes of client frames a session holds that the terminal has not taken yet (frames waiting
+   * their turn, and the one being written while the program in the shell does not read its
+   * input). One more frame closes the session (1008 and an error frame): memory stays bounded.
+   */
+  maxPendingInput: number;
 }
 
-export const DEFAULT_SHELL_LIMITS: ShellLimits = { pingMs: 30_000, idleMs: 90_000, maxSessionsPerUser: 5 };
+export const DEFAULT_SHELL_LIMITS: ShellLimits = { pingMs: 30_000, idleMs: 90_000, maxSessionsPerUser: 5, maxPendingInput: 1024 * 1024 };
 
 export interface OpenShell {
   id: string;

@@ -16,6 +16,19 @@ export interface TerminalSpec {
 
 export type TerminalOutput = { type: 'data'; data: string } | { type: 'exit'; code: number; signal?: number };
 
+/** The terminal's input as the audit log sees it. */
+export interface InputState {
+  /** Echo is off in line (canonical) mode: how password prompts read. */
+  echoOff: boolean;
+  /**
+   * `shell`: the session's own shell holds the terminal alone (its prompt, or one of its builtins
+   * such as `read`); `program`: a program started from it does (sudo, passwd, a script).
+   */
+  reader: 'shell' | 'program';
+  /** The program's name (`reader: 'program'`), as the system knows it. */
+  program?: string;
+}
+
 export interface TerminalPort {
   /**
    * Where the terminal runs elsewhere (a host's agent): whether that side allows the shell (its
@@ -26,13 +39,18 @@ export interface TerminalPort {
   open(spec: TerminalSpec): Promise<{ id: string; pid: number; command: string }>;
   /** The session's output (UTF-8 text), then one `exit` item. One consumer per session. */
   output(id: string): AsyncIterable<TerminalOutput>;
+  /**
+   * Resolves once the terminal has taken the data (the kernel accepted it). While the program in
+   * the terminal does not read its input the kernel's buffer fills and the promise waits: callers
+   * write one piece at a time and bound what they hold meanwhile. Resolves, too, when the session ends.
+   */
   write(id: string, data: string): Promise<void>;
   resize(id: string, cols: number, rows: number): Promise<void>;
   /**
-   * True when the program reading the terminal has echo off in canonical mode (a password
-   * prompt): the input line is then not written to the audit log. Undefined where it cannot tell.
+   * Who reads the terminal's input right now and whether it is echoed, for the audit log; asked
+   * when a line is complete, before it reaches the program. Null where it cannot tell.
    */
-  inputHidden?(id: string): Promise<boolean>;
+  inputState?(id: string): Promise<InputState | null>;
   /** Ends the session and every process it started (its whole session, not only the shell). */
   kill(id: string): Promise<void>;
 }
