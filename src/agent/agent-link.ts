@@ -98,7 +98,7 @@ export function localHandlers(docker: FullDockerPort, checker: ImageChecker, mor
     filesList: none('filesList'), filesFind: none('filesFind'), filesExists: none('filesExists'), filesFolderOf: none('filesFolderOf'),
     filesRead: none('filesRead'), filesWrite: none('filesWrite'), filesRemove: none('filesRemove'),
     terminalEnabled: async () => false, terminalOpen: none('terminalOpen'), terminalWrite: none('terminalWrite'), terminalResize: none('terminalResize'),
-    terminalInputHidden: none('terminalInputHidden'), terminalKill: none('terminalKill'),
+    terminalInputState: none('terminalInputState'), terminalKill: none('terminalKill'),
     ...more?.calls,
   };
   const streams: StreamTable = {

@@ -1,4 +1,5 @@
 /** `watch-docker agent`: wires the local Docker port and registry checker to the agent link. */
+import { realpath } from 'node:fs/promises';
 import type { LoadedConfig } from '../core/config/load.js';
 import { ConfigError } from '../core/config/load.js';
 import { HOST_NAME } from '../core/agent-link/protocol.js';
@@ -44,7 +45,9 @@ export async function runAgent(args: AgentArgs, config: LoadedConfig, env: Recor
   const appPath = config.compose.appPath;
   let pty: { closeAll(): Promise<void> } | null = null;
   const services = hostServiceHandlers({
-    compose: composeCli, appPath, files: appPath ? new FsProjectFiles(appPath) : null, shellEnabled: config.shell.enabled, logger,
+    // The project files give compose real paths (APP_PATH resolved): the check compares with the same.
+    compose: composeCli, appPath: appPath ? await realpath(appPath).catch(() => appPath) : appPath,
+    files: appPath ? new FsProjectFiles(appPath) : null, shellEnabled: config.shell.enabled, logger,
     terminal: async () => {
       const t = new (await import('./node-pty-terminal.js')).NodePtyTerminal({ shell: env.SHELL || '/bin/sh', dockerHost, env });
       pty = t;

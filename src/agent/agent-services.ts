@@ -88,9 +88,9 @@ export function hostServiceHandlers(s: HostServices): { calls: CallTable; stream
     },
     terminalWrite: async (x) => (await terminal()).write(a(x, 0), a(x, 1)),
     terminalResize: async (x) => (await terminal()).resize(a(x, 0), a(x, 1), a(x, 2)),
-    terminalInputHidden: async (x) => {
+    terminalInputState: async (x) => {
       const t = await terminal();
-      return t.inputHidden ? t.inputHidden(a(x, 0)) : false;
+      return t.inputState ? t.inputState(a(x, 0)) : null;
     },
     terminalKill: async (x) => {
       open.delete(a(x, 0));

@@ -86,7 +86,7 @@ export const OP_ARGS = {
   terminalOutput: v.tuple([TerminalId]),
   terminalWrite: v.tuple([TerminalId, v.pipe(v.string(), v.maxLength(64 * 1024))]),
   terminalResize: v.tuple([TerminalId, Int(1, 1000), Int(1, 500)]),
-  terminalInputHidden: v.tuple([TerminalId]),
+  terminalInputState: v.tuple([TerminalId]),
   terminalKill: v.tuple([TerminalId]),
 } satisfies Record<Op, v.GenericSchema>;
 

@@ -33,7 +33,7 @@ export const CALL_OPS = [
   'composeUp', 'composePull', 'composeLs', 'composeConfig',
   'filesList', 'filesFind', 'filesExists', 'filesFolderOf', 'filesRead', 'filesWrite', 'filesRemove',
   // The web shell (the TerminalPort of the host; refused unless the agent runs with IS_OPEN_DOCKER_SHELL=true)
-  'terminalEnabled', 'terminalOpen', 'terminalWrite', 'terminalResize', 'terminalInputHidden', 'terminalKill',
+  'terminalEnabled', 'terminalOpen', 'terminalWrite', 'terminalResize', 'terminalInputState', 'terminalKill',
 ] as const;
 /** Operations answered with a stream of items. */
 export const STREAM_OPS = ['pullImage', 'streamLogs', 'events', 'composeRun', 'composeLogs', 'terminalOutput'] as const;

@@ -5,7 +5,7 @@
  * stream with credit; input and resizes are calls, sent one after the other.
  */
 import { randomId } from '../auth/encoding.js';
-import type { TerminalOutput, TerminalPort, TerminalSpec } from '../shell/terminal.js';
+import type { InputState, TerminalOutput, TerminalPort, TerminalSpec } from '../shell/terminal.js';
 import type { LinkTransport } from './remote-docker.js';
 
 const CALL_MS = 30_000;
@@ -30,8 +30,11 @@ export class RemoteTerminal implements TerminalPort {
   async resize(id: string, cols: number, rows: number): Promise<void> {
     await this.link.call('terminalResize', [id, cols, rows], { timeoutMs: CALL_MS });
   }
-  async inputHidden(id: string): Promise<boolean> {
-    return (await this.link.call('terminalInputHidden', [id], { timeoutMs: CALL_MS })) === true;
+  /** Who reads the host's terminal and whether it echoes (for the audit log); only the known fields are taken from the agent's answer. */
+  async inputState(id: string): Promise<InputState | null> {
+    const r = (await this.link.call('terminalInputState', [id], { timeoutMs: CALL_MS })) as Partial<InputState> | null;
+    if (!r || typeof r !== 'object' || typeof r.echoOff !== 'boolean' || (r.reader !== 'shell' && r.reader !== 'program')) return null;
+    return { echoOff: r.echoOff, reader: r.reader, ...(r.reader === 'program' && typeof r.program === 'string' ? { program: r.program.slice(0, 64) } : {}) };
   }
   async kill(id: string): Promise<void> {
     await this.link.call('terminalKill', [id], { timeoutMs: CALL_MS });
