@@ -30,6 +30,8 @@ interface Session {
   container?: { id: string; pid?: number };
   /** Input on its way to the PTY master (see pumpInput). */
   input: InputQueue;
+  /** Set once kill() started. */
+  killed?: Promise<void>;
 }
 
 interface InputQueue {
@@ -214,10 +216,15 @@ export class NodePtyTerminal implements TerminalPort {
     return { echoOff, reader: 'program', ...(program ? { program } : {}) };
   }
 
-  async kill(id: string): Promise<void> {
+  /** Ends the session; it counts as open (`size`) until its processes are gone. */
+  kill(id: string): Promise<void> {
     const s = this.sessions.get(id);
-    if (!s) return;
-    this.sessions.delete(id);
+    if (!s) return Promise.resolve();
+    s.killed ??= this.end(s).finally(() => this.sessions.delete(id));
+    return s.killed;
+  }
+
+  private async end(s: Session): Promise<void> {
     if (s.container?.pid) {
       const env = { PATH: this.opts.env.PATH ?? '/usr/bin:/bin', HOME: this.opts.env.HOME ?? '/', DOCKER_HOST: this.opts.dockerHost };
       await run(this.opts.dockerCli ?? 'docker', ['exec', s.container.id, 'sh', '-c', KILL_SESSION, 'sh', String(s.container.pid)], { env, timeout: 10_000 }).catch(() => {

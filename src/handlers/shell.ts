@@ -146,9 +146,12 @@ function shellSocket(c: Context<AppEnv>, target: TerminalTarget, size: { cols: n
     if (!admitted) return;
     registry.remove(sid);
     const id = await termId.catch(() => null);
-    if (id) await terminal.kill(id).catch((err: unknown) => logger.warn({ component: 'shell', action: 'kill', session: sid, err: describeError(err) }, 'could not end the shell session'));
+    // A line typed but not ended (a password half typed when the tab closed): asked while the
+    // prompt is still there, like a finished line.
     const rest = lines.rest();
-    if (rest !== null) await audit(rest);
+    const restState = rest !== null && id && terminal.inputState ? await terminal.inputState(id).catch(() => null) : null;
+    if (id) await terminal.kill(id).catch((err: unknown) => logger.warn({ component: 'shell', action: 'kill', session: sid, err: describeError(err) }, 'could not end the shell session'));
+    if (rest !== null) await audit(rest, restState);
     await auth.audit.record({ event: 'shell.end', ...who, reason, durationMs: clock.now() - startedAt });
   };
 

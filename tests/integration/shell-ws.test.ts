@@ -213,13 +213,21 @@ describe('the web shell over a real WebSocket and a real PTY', () => {
     }, 'the child to read with echo off');
     c.send({ type: 'input', data: 'hunter2-wd-secret\r' });
     await printed(c, /got-17/, 'the read to finish');
+    // Again, and the tab closes with the password half typed.
+    c.send({ type: 'input', data: `sh -c 'stty -echo; read secret'\r` });
+    await eventually(async () => {
+      const state = await terminal.inputState(id);
+      return state?.echoOff === true && state.reader === 'program';
+    }, 'the second prompt');
+    c.send({ type: 'input', data: 'half-typed-wd-secret' });
     c.close();
     await c.waitClosed();
     await eventually(() => terminal.size === 0, 'the session to end');
-    expect(logger.lines.some((l) => l.includes('hunter2-wd-secret'))).toBe(false);
+    expect(logger.lines.some((l) => l.includes('hunter2-wd-secret') || l.includes('half-typed-wd-secret'))).toBe(false);
     const hidden = logger.entries().filter((e) => e.action === 'shell.input' && e.hidden === true);
-    expect(hidden).toHaveLength(1);
+    expect(hidden).toHaveLength(2);
     expect(hidden[0]).toMatchObject({ line: '(typed with echo off at a prompt of sh: not recorded)', length: 17, program: 'sh' });
+    expect(hidden[1]).toMatchObject({ hidden: true, length: 20, program: 'sh' });
   });
 
   it('echo switched off at the shell\'s own prompt does not blind the audit', async () => {
