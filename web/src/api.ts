@@ -1,4 +1,5 @@
 import { signal } from '@preact/signals';
+import { hostScoped } from './host-choice';
 
 /** The server's envelope: {code, msg, data}. */
 interface Envelope<T> {
@@ -31,12 +32,28 @@ export function setToken(t: string | null): void {
   else localStorage.removeItem(TOKEN_KEY);
 }
 
+const HOST_KEY = 'wd.host';
+
+/**
+ * Split deployment: the host every call addresses (X-Watch-Host; ?host= on WebSockets).
+ * Remembered across reloads; null on a single-host server.
+ */
+export const currentHost = signal<string | null>(localStorage.getItem(HOST_KEY));
+
+export function setHost(name: string | null): void {
+  currentHost.value = name;
+  if (name) localStorage.setItem(HOST_KEY, name);
+  else localStorage.removeItem(HOST_KEY);
+}
+
+
 /** Calls the API with the given token (default: the full token); throws ApiError on any failure. */
 export async function api<T>(method: string, path: string, body?: unknown, opts: { token?: string | null; signal?: AbortSignal } = {}): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   const tok = opts.token === undefined ? token.value : opts.token;
   if (tok) headers.authorization = `Bearer ${tok}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
+  if (currentHost.value && hostScoped(path)) headers['x-watch-host'] = currentHost.value;
   let res: Response;
   try {
     res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: opts.signal });

@@ -2,7 +2,7 @@ import { useSignal } from '@preact/signals';
 import { render } from 'preact';
 import { useEffect } from 'preact/hooks';
 import { get, token } from './api';
-import { currentHost, hosts, loadServerFeatures, shellEnabled, signOut } from './session';
+import { currentHost, hosts, loadServerFeatures, shellEnabled, signOut, switchHost } from './session';
 import { lang, t, type Key } from './i18n';
 import { Prefs } from './prefs';
 import { live, startLive, stopLive } from './live';
@@ -14,21 +14,24 @@ import { Compose, ComposeEdit } from './pages/compose';
 import { Terminal } from './pages/terminal';
 import { History } from './pages/history';
 import { Settings } from './pages/settings';
+import { Hosts } from './pages/hosts';
 import { match, path } from './router';
 import { ConfirmHost, Link, Toasts } from './ui';
 import './styles.css';
 
-const NAV: { href: string; key: Key; shell?: boolean }[] = [
+const NAV: { href: string; key: Key; shell?: boolean; hosts?: boolean }[] = [
   { href: '/', key: 'nav.containers' },
   { href: '/images', key: 'nav.images' },
   { href: '/compose', key: 'nav.compose' },
   { href: '/terminal', key: 'nav.terminal', shell: true },
   { href: '/history', key: 'nav.history' },
   { href: '/settings', key: 'nav.settings' },
+  { href: '/settings/hosts', key: 'nav.hosts', hosts: true },
 ];
 
 function section(p: string): string {
   if (p === '/' || p.startsWith('/containers')) return '/';
+  if (p === '/settings/hosts') return p;
   return `/${p.split('/')[1] ?? ''}`;
 }
 
@@ -44,6 +47,7 @@ function Page() {
   if (p === '/terminal') return <Terminal />;
   if (p === '/history') return <History />;
   if (p === '/settings') return <Settings />;
+  if (p === '/settings/hosts') return <Hosts />;
   return <Containers />;
 }
 
@@ -66,11 +70,10 @@ function Shell() {
         {hosts.value && hosts.value.length > 0 && (
           <label class="host">
             <span>{t('ui.host')}</span>
-            <select value={currentHost.value ?? ''} onChange={(e) => (currentHost.value = (e.currentTarget as HTMLSelectElement).value)}>
+            <select data-testid="host-switcher" value={currentHost.value ?? ''} onChange={(e) => switchHost((e.currentTarget as HTMLSelectElement).value || null)}>
               {hosts.value.map((h) => (
-                <option key={h.id} value={h.id}>
-                  {h.name ?? h.id}
-                  {h.online === false ? ' (offline)' : ''}
+                <option key={h.name} value={h.name}>
+                  {h.online ? h.name : `${h.name} (${t('hosts.offline')})`}
                 </option>
               ))}
             </select>
@@ -86,7 +89,7 @@ function Shell() {
       </header>
       <nav class="side" aria-label={t('nav.main')}>
         <ul>
-          {NAV.filter((n) => !n.shell || shellEnabled.value).map((n) => (
+          {NAV.filter((n) => (!n.shell || shellEnabled.value) && (!n.hosts || hosts.value !== null)).map((n) => (
             <li key={n.href}>
               <Link href={n.href} aria-current={here === n.href ? 'page' : undefined}>
                 {t(n.key)}
@@ -96,7 +99,8 @@ function Shell() {
         </ul>
       </nav>
       <main id="main" tabIndex={-1}>
-        <Page />
+        {/* keyed on the host: choosing another host reloads the page's data (the Hosts page is about all hosts) */}
+        <Page key={path.value === '/settings/hosts' ? '' : (currentHost.value ?? '')} />
       </main>
     </div>
   );

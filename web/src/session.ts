@@ -1,30 +1,61 @@
 import { signal } from '@preact/signals';
-import { api, get, setToken } from './api';
-import { stopLive } from './live';
+import { api, ApiError, currentHost, get, setHost, setToken } from './api';
+import { startLive, stopLive } from './live';
 import { navigate } from './router';
+import { parseHosts, pickHost, type HostInfo } from './host-choice';
+
+export type { HostInfo };
 
 /** GET /api/shell/status: the Terminal entry appears only when the server enables the shell. */
 export const shellEnabled = signal(false);
 /**
- * The split deployment's hosts (issue 7). The switcher appears only when GET /api/hosts
- * answers a list; on a single-host server the route does not exist and nothing is shown.
+ * The split deployment's hosts (issue 7). The switcher and the Hosts settings appear only when
+ * GET /api/hosts answers; on a single-host server the route answers 404 and nothing is shown.
  */
-export const hosts = signal<{ id: string; name?: string; online?: boolean }[] | null>(null);
-export const currentHost = signal<string | null>(null);
+export const hosts = signal<HostInfo[] | null>(null);
+export { currentHost };
 
-export async function loadServerFeatures(): Promise<void> {
+/** Re-reads the host list and keeps the chosen host valid. */
+export async function loadHosts(): Promise<void> {
+  try {
+    const list = parseHosts(await get<unknown>('/api/hosts'));
+    hosts.value = list;
+    if (list) {
+      const pick = pickHost(list, currentHost.value);
+      if (pick !== currentHost.value) switchHost(pick);
+    }
+  } catch (err) {
+    // 404: one host (the Node server); a host remembered from a split deployment means nothing
+    // here. Other failures (network) keep what was known.
+    if (err instanceof ApiError && err.status === 404) {
+      hosts.value = null;
+      if (currentHost.value) setHost(null);
+    }
+  }
+}
+
+/** Chooses a host: remembered, the page reloads its data (keyed on the host) and the event stream restarts. */
+export function switchHost(name: string | null): void {
+  if (name === currentHost.value) return;
+  setHost(name);
+  stopLive();
+  startLive();
+  loadShellStatus();
+}
+
+/** GET /api/shell/status (per host in the split deployment). */
+function loadShellStatus(): void {
   get<{ enabled: boolean }>('/api/shell/status').then(
     (s) => (shellEnabled.value = s.enabled === true),
     () => (shellEnabled.value = false),
   );
-  get<unknown>('/api/hosts').then(
-    (h) => {
-      const list = Array.isArray(h) ? h : Array.isArray((h as { hosts?: unknown }).hosts) ? (h as { hosts: unknown[] }).hosts : null;
-      hosts.value = list as typeof hosts.value;
-      if (list && list.length > 0 && !currentHost.value) currentHost.value = (list[0] as { id: string }).id;
-    },
-    () => (hosts.value = null),
-  );
+}
+
+export async function loadServerFeatures(): Promise<void> {
+  const before = currentHost.value;
+  await loadHosts();
+  // switchHost already asked when the host changed
+  if (currentHost.value === before) loadShellStatus();
 }
 
 export async function signOut(all = false): Promise<void> {

@@ -1,4 +1,4 @@
-import { post } from './api';
+import { currentHost, post } from './api';
 
 /** A frame of the server's streams (see README "Web UI" / the WebSocket routes). */
 export type Frame =
@@ -28,6 +28,8 @@ export async function openStream(path: string, handlers: { onFrame: (f: Frame) =
   const url = new URL(path, location.href);
   url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
   url.searchParams.set('ticket', ticket);
+  // Split deployment: the stream belongs to the chosen host.
+  if (currentHost.value) url.searchParams.set('host', currentHost.value);
   const ws = new WebSocket(url);
   // Frames sent while the socket is still connecting (keystrokes typed at once) wait for it.
   let queue: string[] = [];

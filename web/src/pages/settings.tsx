@@ -3,8 +3,8 @@ import { useEffect } from 'preact/hooks';
 import { del, get, post, setToken, type MachineToken, type TwoFAStatus } from '../api';
 import { formatDate, t } from '../i18n';
 import { Prefs } from '../prefs';
-import { signOut } from '../session';
-import { confirmed, copyText, errorText, ErrorBox, toast } from '../ui';
+import { hosts, signOut } from '../session';
+import { confirmed, copyText, errorText, ErrorBox, Link, toast } from '../ui';
 import { RecoveryCodes } from './login';
 
 /** Second factor, recovery codes, machine tokens, appearance. */
@@ -14,6 +14,11 @@ export function Settings() {
       <h1 id="page-title" tabIndex={-1}>
         {t('settings.title')}
       </h1>
+      {hosts.value !== null && (
+        <p>
+          <Link href="/settings/hosts">{t('settings.hosts')}</Link>
+        </p>
+      )}
       <TwoFactor />
       <Tokens />
       <h2>{t('settings.appearance')}</h2>
