@@ -109,3 +109,18 @@ export async function until<T>(what: string, probe: () => Promise<T>, timeoutMs 
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+/** The API's envelope as the tests read it. */
+export interface Envelope<T = any> { code: number; msg: string; data: T }
+
+/**
+ * A JSON call to the Worker with the current full token (read at each call: tests sign in
+ * after the Worker starts); answers the status and the envelope.
+ */
+export async function workerApi<T = any>(worker: EdgeWorker, token: string, path: string, init: RequestInit = {}, timeoutMs = 60_000): Promise<{ status: number; body: Envelope<T> }> {
+  const headers = new Headers(init.headers);
+  headers.set('authorization', `Bearer ${token}`);
+  if (init.body) headers.set('content-type', 'application/json');
+  const res = await fetch(`${worker.url}${path}`, { ...init, headers, signal: AbortSignal.timeout(timeoutMs) });
+  return { status: res.status, body: (await res.json()) as Envelope<T> };
+}

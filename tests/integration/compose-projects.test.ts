@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import { FsProjectFiles } from '../../src/agent/project-files-fs.js';
 import type { ComposeProject } from '../../src/core/compose/service.js';
 import type { ProgressEvent } from '../../src/core/compose/progress.js';
 import { bed } from '../helpers/bed.js';
+import { composeLogProcesses } from '../helpers/processes.js';
 import { docker, dockerQuiet } from '../helpers/docker-cli.js';
 import { buildImage, pushImage } from '../helpers/images.js';
 import { testApp } from '../helpers/test-app.js';
@@ -42,21 +43,6 @@ async function call<T = unknown>(method: string, path: string, body?: unknown): 
 const list = async () => (await call<ComposeProject[]>('GET', '/api/compose')).body.data;
 const project = async (name: string) => (await list()).find((p) => p.name === name);
 const state = (name: string) => docker(host, ['inspect', '--format', '{{.State.Status}}', name]);
-
-/** Processes of `docker compose … logs` for a project (the CLI and its compose plugin). */
-function logProcesses(name: string): number {
-  let n = 0;
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      if (args.includes('compose') && args.includes('logs') && args.includes(name)) n++;
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return n;
-}
 
 async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -165,12 +151,12 @@ describe('compose projects on the real engine and docker compose', () => {
     let whileRunning = 0;
     for await (const line of t.compose.logs(P, { follow: true, tail: 20 })) {
       seen.push(line);
-      whileRunning = logProcesses(P);
+      whileRunning = composeLogProcesses(P);
       if (line.text === 'hello from web') break;
     }
     expect(seen).toContainEqual(expect.objectContaining({ service: 'web', container: 'web-1', text: 'hello from web' }));
     expect(whileRunning).toBeGreaterThan(0);
-    await until('docker compose logs to exit', () => logProcesses(P) === 0);
+    await until('docker compose logs to exit', () => composeLogProcesses(P) === 0);
 
     const only = [];
     for await (const line of t.compose.logs(P, { services: ['side'], tail: 5 })) only.push(line.service);

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import { ComposeCli } from '../../src/agent/compose-cli.js';
 import { DockerodePort } from '../../src/agent/docker/dockerode-port.js';
 import { FsProjectFiles } from '../../src/agent/project-files-fs.js';
 import { bed } from '../helpers/bed.js';
+import { composeLogProcesses } from '../helpers/processes.js';
 import { dockerQuiet } from '../helpers/docker-cli.js';
 import { serveTestApp, WsClient } from '../helpers/ws-client.js';
 
@@ -25,21 +26,6 @@ class CountingCli extends ComposeCli {
 }
 const cli = new CountingCli(host);
 const yaml = `services:\n  web:\n${svc('hello-from-web')}  side:\n${svc('hello-from-side')}`;
-
-/** Processes of `docker compose … logs` for the project (the CLI and its plugin). */
-function logProcesses(): number {
-  let n = 0;
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      if (args.includes('compose') && args.includes('logs') && args.includes(P)) n++;
-    } catch {
-      // gone while we looked
-    }
-  }
-  return n;
-}
 
 async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
   const end = Date.now() + 30_000;
@@ -102,14 +88,14 @@ describe('compose streams over WebSocket', () => {
     await all.waitFor((f) => f.text === 'hello-from-side', 'side\'s line');
     const side = await WsClient.open(app.wsUrl(`/api/compose/logs/ws?name=${P}&service=side&tail=10&follow=1`), auth);
     expect(await side.waitFor((f) => f.text === 'hello-from-side', 'side\'s line')).toMatchObject({ service: 'side' });
-    await until('two compose logs processes', () => logProcesses() >= 2);
+    await until('two compose logs processes', () => composeLogProcesses(P) >= 2);
     expect(side.frames.some((f) => f.service === 'web')).toBe(false);
     // A line the container wrote on stderr: compose prints it on its stdout too, so no frame claims a stream.
     expect(await all.waitFor((f) => f.text === 'hello-from-web-on-stderr', 'web\'s stderr line')).toEqual({ type: 'line', service: 'web', container: 'web-1', text: 'hello-from-web-on-stderr' });
     expect(all.frames.filter((f) => 'stream' in f)).toEqual([]);
     all.close();
     side.close();
-    await until('no compose logs process left', () => logProcesses() === 0);
+    await until('no compose logs process left', () => composeLogProcesses(P) === 0);
   });
 
   it('refuses before the upgrade: bad name, unknown project, unknown service, missing name', async () => {
@@ -120,7 +106,7 @@ describe('compose streams over WebSocket', () => {
     expect(await WsClient.refusal(app.wsUrl('/api/compose/progress/ws?name=%2Fetc'), auth)).toBe(400);
     expect(await WsClient.refusal(app.wsUrl(`/api/compose/logs/ws?name=${P}&name=wdst-other`), auth)).toBe(400);
     expect(await WsClient.refusal(app.wsUrl(`/api/compose/progress/ws?name=${P}&name=wdst-other`), auth)).toBe(400);
-    expect(logProcesses()).toBe(0);
+    expect(composeLogProcesses(P)).toBe(0);
   });
 
   it('a logs or progress upgrade checks the project lightly: no docker compose ls (no full project list)', async () => {

@@ -17,11 +17,10 @@ import { VERSION } from '../../src/version.js';
 import { bed } from '../helpers/bed.js';
 import type { CliRun } from '../helpers/cli-process.js';
 import { docker, dockerQuiet } from '../helpers/docker-cli.js';
-import { startAgent, startWorker, stopAgent, until, type EdgeWorker } from '../helpers/edge-worker.js';
+import { startAgent, startWorker, stopAgent, until, type EdgeWorker, workerApi, type Envelope } from '../helpers/edge-worker.js';
 import { buildImage, pushImage } from '../helpers/images.js';
 import { testApp } from '../helpers/test-app.js';
 
-interface Envelope<T = any> { code: number; msg: string; data: T }
 interface View { name: string; status: string; [k: string]: unknown }
 interface HostInfo { name: string; online: boolean; enrolled: boolean; agentVersion: string | null; lastSeen: string | null; containers: { total: number; running: number } | null }
 
@@ -40,13 +39,7 @@ let oldStaleId = '';
 let token = '';
 const agents: CliRun[] = [];
 
-async function api<T = any>(path: string, init: RequestInit = {}): Promise<{ status: number; body: Envelope<T> }> {
-  const headers = new Headers(init.headers);
-  headers.set('authorization', `Bearer ${token}`);
-  if (init.body) headers.set('content-type', 'application/json');
-  const res = await fetch(`${worker.url}${path}`, { ...init, headers, signal: AbortSignal.timeout(30_000) });
-  return { status: res.status, body: (await res.json()) as Envelope<T> };
-}
+const api = <T = any>(path: string, init: RequestInit = {}) => workerApi<T>(worker, token, path, init, 30_000);
 
 async function login(): Promise<string> {
   const res = await fetch(`${worker.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: PASSWORD }) });

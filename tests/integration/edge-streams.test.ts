@@ -10,10 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bed } from '../helpers/bed.js';
 import type { CliRun } from '../helpers/cli-process.js';
 import { docker, dockerQuiet } from '../helpers/docker-cli.js';
-import { startAgent, startWorker, stopAgent, until, type EdgeWorker } from '../helpers/edge-worker.js';
+import { startAgent, startWorker, stopAgent, until, type EdgeWorker, workerApi, type Envelope } from '../helpers/edge-worker.js';
 import { WsClient } from '../helpers/ws-client.js';
 
-interface Envelope<T = any> { code: number; msg: string; data: T }
 
 const dockerHost = bed().dockerHost;
 const run = `wdl-${process.pid}-${Math.random().toString(36).slice(2, 7)}`;
@@ -33,13 +32,7 @@ let worker: EdgeWorker;
 let token = '';
 const agents: CliRun[] = [];
 
-async function api<T = any>(path: string, init: RequestInit = {}): Promise<{ status: number; body: Envelope<T> }> {
-  const headers = new Headers(init.headers);
-  headers.set('authorization', `Bearer ${token}`);
-  if (init.body) headers.set('content-type', 'application/json');
-  const res = await fetch(`${worker.url}${path}`, { ...init, headers, signal: AbortSignal.timeout(60_000) });
-  return { status: res.status, body: (await res.json()) as Envelope<T> };
-}
+const api = <T = any>(path: string, init: RequestInit = {}) => workerApi<T>(worker, token, path, init, 60_000);
 
 const wsUrl = (path: string) => `${worker.url.replace('http', 'ws')}${path}`;
 const auth = () => ({ authorization: `Bearer ${token}`, origin: worker.url });

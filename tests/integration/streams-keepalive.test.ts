@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import { ComposeCli } from '../../src/agent/compose-cli.js';
 import { DockerodePort } from '../../src/agent/docker/dockerode-port.js';
 import { FsProjectFiles } from '../../src/agent/project-files-fs.js';
 import { bed } from '../helpers/bed.js';
+import { composeLogProcesses } from '../helpers/processes.js';
 import { docker, dockerQuiet } from '../helpers/docker-cli.js';
 import { BedScratch } from '../helpers/updater-bed.js';
 import { serveTestApp, WsClient } from '../helpers/ws-client.js';
@@ -28,21 +29,6 @@ async function eventually(cond: () => boolean | Promise<boolean>, what: string):
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-/** Processes of `docker compose … logs` for this test's project. */
-function composeLogProcesses(): number {
-  let n = 0;
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      if (args.includes('compose') && args.includes('logs') && args.includes(P)) n++;
-    } catch {
-      // gone while we looked
-    }
-  }
-  return n;
 }
 
 /** The client stops reading its socket: pings are never seen, so never answered, and the socket is not closed. */
@@ -105,9 +91,9 @@ describe('stream keep-alive', () => {
     expect(started.status).toBe(200);
     const client = await WsClient.open(app.wsUrl(`/api/compose/logs/ws?name=${P}&tail=10&follow=1`), auth);
     await client.waitFor((f) => f.text === 'hello-keepalive', 'the service\'s line', 30_000);
-    expect(composeLogProcesses()).toBeGreaterThanOrEqual(1);
+    expect(composeLogProcesses(P)).toBeGreaterThanOrEqual(1);
     vanish(client);
-    await eventually(() => composeLogProcesses() === 0, 'no `docker compose logs` process left');
+    await eventually(() => composeLogProcesses(P) === 0, 'no `docker compose logs` process left');
     await eventually(() => app.wss.clients.size === 0, 'the server to drop the socket');
     client.ws.terminate();
   });
