@@ -9,20 +9,9 @@ import type { WSContext, WSEvents } from 'hono/ws';
 import { AppError, ErrorCode, describeError, toAppError } from '../core/errors.js';
 import type { AppEnv } from './context.js';
 
-/** Server→client frames of the stream routes (JSON text frames). */
-export type StreamFrame =
-  | { type: 'line'; text: string; stream?: 'stdout' | 'stderr'; service?: string; container?: string; ts?: string }
-  | { type: 'event'; event: unknown }
-  | { type: 'dropped'; count: number }
-  | { type: 'end'; reason?: string }
-  | { type: 'error'; code: number; msg: string }
-  | { type: 'start'; action: string }
-  | { type: 'done'; action: string; ok: boolean; error?: string }
-  // the web shell (server→client)
-  | { type: 'output'; data: string }
-  | { type: 'exit'; code: number }
-  | { type: 'ping' }
-  | { type: 'pong' };
+import type { StreamFrame } from './stream-frames.js';
+
+export type { StreamFrame };
 
 /** What the pipes need of a socket: small enough to fake in a unit test. */
 export interface FrameSink {

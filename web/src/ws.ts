@@ -1,18 +1,8 @@
 import { currentHost, post } from './api';
 
-/** A frame of the server's streams (see README "Web UI" / the WebSocket routes). */
-export type Frame =
-  | { type: 'line'; text: string; stream?: string; service?: string; container?: string; ts?: string }
-  | { type: 'event'; event: unknown }
-  | { type: 'dropped'; count: number }
-  | { type: 'end'; reason?: string }
-  | { type: 'error'; code: number; msg: string }
-  | { type: 'start'; action: string }
-  | { type: 'done'; action: string; ok: boolean; error?: string }
-  | { type: 'output'; data: string }
-  | { type: 'exit'; code: number }
-  | { type: 'ping' }
-  | { type: 'pong' };
+/** A frame of the server's streams (the server's own type: src/handlers/stream-frames.ts). */
+export type { StreamFrame as Frame } from '../../src/handlers/stream-frames';
+import type { StreamFrame as Frame } from '../../src/handlers/stream-frames';
 
 export interface Stream {
   send(frame: unknown): void;
