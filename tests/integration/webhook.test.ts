@@ -132,19 +132,29 @@ describe('webhooks on the real bed', () => {
       forwarder?.listen(5010, '127.0.0.1', () => resolve());
     });
 
+    // The backlog drains first: it holds the first push of our repository, whose job pulls
+    // e2e:latest from the registry. Building before that job is done would race with its pull,
+    // which re-tags e2e:latest to the old image, so that our push would send the old image again.
+    const getJob = async (id: string) => ((await (await t.request(`/api/v1/webhooks/jobs/${id}`)).json()) as { data: Job }).data;
+    const jobsForUs = () => [...new Set(answers.filter((a) => a.status === 202 && a.data.matched?.includes(names.e2e)).map((a) => a.data.jobId ?? ''))];
+    const backlogDeadline = Date.now() + 60_000;
+    while (jobsForUs().length === 0) {
+      if (Date.now() > backlogDeadline) throw new Error(`the backlog never brought our first push after ${envelopes} envelopes: ${JSON.stringify(answers.slice(-5))}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const backlog = await Promise.all(jobsForUs().map((id) => waitJob(() => getJob(id))));
+    expect(backlog.flatMap((j) => j.results).filter((r) => r.name === names.e2e).map((r) => r.result)).not.toContain('updated');
+
     const before = await imageOf(names.e2e);
     const newId = await buildImage(host, `${repoE2e}:latest`);
     await pushImage(host, `${repoE2e}:latest`);
     expect(newId).not.toBe(before);
 
-    // The backlog drains first (it also holds the first push of our repository, whose job finds
-    // nothing newer); our new push's envelope then yields a job that updates the container.
-    const getJob = async (id: string) => ((await (await t.request(`/api/v1/webhooks/jobs/${id}`)).json()) as { data: Job }).data;
+    // Our new push's envelope then yields a job that updates the container.
     const deadline = Date.now() + 90_000;
     let updated: Job | undefined;
     while (!updated) {
-      const ids = [...new Set(answers.filter((a) => a.status === 202 && a.data.matched?.includes(names.e2e)).map((a) => a.data.jobId ?? ''))];
-      for (const id of ids) {
+      for (const id of jobsForUs()) {
         const job = await getJob(id);
         if (job.results.some((r) => r.name === names.e2e && r.result === 'updated')) updated = await waitJob(() => getJob(id));
       }
