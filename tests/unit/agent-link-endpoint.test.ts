@@ -1,28 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { LinkRequester, LinkResponder, type OpHandlers } from '../../src/core/agent-link/endpoint.js';
+import { LinkRequester, type OpHandlers } from '../../src/core/agent-link/endpoint.js';
 import { authenticate, generateAgentKey, newHost, newNonce, signChallenge, type HostRecord } from '../../src/core/agent-link/enrolment.js';
-import { SequenceCounter, SequenceGuard, parseFrame, type CallOp, type Frame, type FrameOf, type Unsequenced } from '../../src/core/agent-link/protocol.js';
+import { type CallOp, type FrameOf, type Unsequenced } from '../../src/core/agent-link/protocol.js';
 import { RemoteDockerPort } from '../../src/core/agent-link/remote-docker.js';
+import { linkPair } from '../helpers/link-pair.js';
 import { AppError, ErrorCode } from '../../src/core/errors.js';
 
-/** Two ends wired through JSON text, with the sequence checks both real ends make. */
+/** The real ends of the link, delivering on microtasks, with a Docker port on the requesting end. */
 function pair(handlers: OpHandlers) {
-  const log: Frame[] = [];
-  let requester!: LinkRequester;
-  let responder!: LinkResponder;
-  const toAgent = { out: new SequenceCounter(), in: new SequenceGuard() };
-  const toServer = { out: new SequenceCounter(), in: new SequenceGuard() };
-  const deliver = (dir: typeof toAgent, frame: Unsequenced, to: (f: Frame) => void) => {
-    const text = JSON.stringify(dir.out.stamp(frame));
-    queueMicrotask(() => {
-      const f = parseFrame(text);
-      dir.in.accept(f);
-      log.push(f);
-      to(f);
-    });
-  };
-  requester = new LinkRequester((f) => deliver(toAgent, f, (x) => responder.handle(x)));
-  responder = new LinkResponder((f) => deliver(toServer, f, (x) => requester.handle(x)), handlers);
+  const { requester, responder, log } = linkPair(handlers);
   const transport = {
     call: (op: CallOp, args: unknown[], opts: { timeoutMs: number; idempotencyKey?: string }) => requester.call(op, args, opts),
     stream: (op: 'pullImage', args: unknown[], opts: { timeoutMs: number }) => requester.stream(op, args, opts),

@@ -5,30 +5,14 @@
  * LinkResponder wired through JSON text (the sockets are the only stand-in).
  */
 import { describe, expect, it } from 'vitest';
-import { LinkRequester, LinkResponder, type OpHandlers } from '../../src/core/agent-link/endpoint.js';
-import { INITIAL_CREDIT, MAX_CREDIT, SequenceCounter, SequenceGuard, parseFrame, type Frame, type StreamOp, type Unsequenced } from '../../src/core/agent-link/protocol.js';
+import type { OpHandlers } from '../../src/core/agent-link/endpoint.js';
+import { INITIAL_CREDIT, MAX_CREDIT, type StreamOp } from '../../src/core/agent-link/protocol.js';
 import { RemoteDockerPort } from '../../src/core/agent-link/remote-docker.js';
 import { StreamRelay } from '../../src/worker/stream-relay.js';
+import { linkPair } from '../helpers/link-pair.js';
 
-function pair(handlers: OpHandlers) {
-  const dataFrames = { n: 0 };
-  let requester!: LinkRequester;
-  let responder!: LinkResponder;
-  const toAgent = { out: new SequenceCounter(), in: new SequenceGuard() };
-  const toServer = { out: new SequenceCounter(), in: new SequenceGuard() };
-  const deliver = (dir: typeof toAgent, frame: Unsequenced, to: (f: Frame) => void) => {
-    const text = JSON.stringify(dir.out.stamp(frame));
-    setImmediate(() => {
-      const f = parseFrame(text);
-      dir.in.accept(f);
-      if (f.t === 'data') dataFrames.n++;
-      to(f);
-    });
-  };
-  requester = new LinkRequester((f) => deliver(toAgent, f, (x) => responder.handle(x)));
-  responder = new LinkResponder((f) => deliver(toServer, f, (x) => requester.handle(x)), handlers);
-  return { requester, responder, dataFrames };
-}
+/** Frames arrive on the next turn of the event loop, so a slow reader really lags behind. */
+const pair = (handlers: OpHandlers) => linkPair(handlers, { deliver: 'immediate' });
 
 /** An endless source (a container printing as fast as it can) that counts what was pulled from it. */
 function endless() {
