@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LogLineSplitter } from '../../src/agent/docker/dockerode-port.js';
+import { LogLineSplitter } from '../../src/agent/docker/engine-streams.js';
 import type { LogLine } from '../../src/core/docker/port.js';
 
 function frame(kind: 1 | 2, text: string): Buffer {
