@@ -123,10 +123,11 @@ export class HostUpdateRunner {
     await this.ready;
     const joined = this.running.get(updateId);
     if (joined) return joined;
-    const stored = await this.deps.store.getItem<HostUpdateOutcome>(`${OUTCOME}:${updateId}`);
-    if (stored) return stored;
-    // Registered before the first await of the run, so a concurrent retry joins it.
-    const p = this.run(idOrName, options, updateId).finally(() => this.running.delete(updateId));
+    // Registered before anything is awaited, so a concurrent retry joins it.
+    const p = (async () => {
+      const stored = await this.deps.store.getItem<HostUpdateOutcome>(`${OUTCOME}:${updateId}`);
+      return stored ?? this.run(idOrName, options, updateId);
+    })().finally(() => this.running.delete(updateId));
     this.running.set(updateId, p);
     return p;
   }
