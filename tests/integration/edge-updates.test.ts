@@ -69,6 +69,15 @@ async function inHealthWait(name: string, newImageId: string): Promise<string> {
   }, 60_000);
 }
 
+/** The outcomes the agent keeps until the control plane acknowledges them. */
+const outcomeFiles = () => {
+  try {
+    return readdirSync(join(dataDir, 'updates', 'outcome'));
+  } catch {
+    return [];
+  }
+};
+
 /** Starts an update through the Worker without awaiting it. */
 const startUpdate = (name: string) => api<Entry>(`/api/containers/${name}/update?host=${HOST}`, { method: 'POST' });
 
@@ -165,10 +174,13 @@ describe('split deployment: updates run on the host', () => {
       await until('the old container removed on the host', async () => (await holders(name)).join(',') === `${fresh} ${name} running`, 60_000);
       expect(await docker(dockerHost, ['inspect', id]).catch(() => 'gone')).toBe('gone');
       expect((await history()).find((e) => e.id === updateId)).toMatchObject({ result: 'interrupted' });
+      expect(outcomeFiles()).toEqual([updateId]);
       proxy.resume();
-      const entry = await until('"updated" in the history', async () => (await history()).find((e) => e.id === updateId && e.result === 'updated'), 60_000);
-      expect(entry).toMatchObject({ newContainerId: fresh, newImageId, trigger: { kind: 'api' } });
-      expect(entry.error).toBeUndefined();
+      // Taken by the host's Durable Object when the agent says hello (no history read yet), then acknowledged.
+      await until('the outcome acknowledged after reconnect', async () => outcomeFiles().length === 0, 60_000);
+      const entry = (await history()).find((e) => e.id === updateId);
+      expect(entry).toMatchObject({ result: 'updated', newContainerId: fresh, newImageId, trigger: { kind: 'api' } });
+      expect(entry?.error).toBeUndefined();
     } finally {
       proxy.resume();
     }

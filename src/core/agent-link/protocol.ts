@@ -15,7 +15,8 @@
  */
 import * as v from 'valibot';
 
-export const PROTOCOL_VERSION = 1;
+/** 2: the agent runs updates itself (updateContainer, updateOutcomes, updateAck), which an agent of protocol 1 would refuse by dropping the link. */
+export const PROTOCOL_VERSION = 2;
 /** The longest frame either side accepts (characters of JSON). */
 export const MAX_FRAME_CHARS = 4 * 1024 * 1024;
 /** Stream items the requester grants at open; it grants more as it consumes them. */
