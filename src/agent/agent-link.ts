@@ -99,6 +99,7 @@ export function localHandlers(docker: FullDockerPort, checker: ImageChecker, mor
     filesRead: none('filesRead'), filesWrite: none('filesWrite'), filesRemove: none('filesRemove'),
     terminalEnabled: async () => false, terminalOpen: none('terminalOpen'), terminalWrite: none('terminalWrite'), terminalResize: none('terminalResize'),
     terminalInputState: none('terminalInputState'), terminalKill: none('terminalKill'),
+    updateContainer: none('updateContainer'), updateOutcomes: async () => [], updateAck: async () => 0,
     ...more?.calls,
   };
   const streams: StreamTable = {

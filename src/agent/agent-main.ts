@@ -1,5 +1,6 @@
 /** `watch-docker agent`: wires the local Docker port and registry checker to the agent link. */
 import { realpath } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { LoadedConfig } from '../core/config/load.js';
 import { ConfigError } from '../core/config/load.js';
 import { HOST_NAME } from '../core/agent-link/protocol.js';
@@ -14,6 +15,7 @@ import { AppError, describeError } from '../core/errors.js';
 import { hostServiceHandlers } from './agent-services.js';
 import { ComposeCli } from './compose-cli.js';
 import { FsProjectFiles } from './project-files-fs.js';
+import { hostUpdateHandlers } from './agent-updates.js';
 
 export interface AgentArgs {
   url?: string;
@@ -34,8 +36,11 @@ export async function runAgent(args: AgentArgs, config: LoadedConfig, env: Recor
     throw new ConfigError((err as Error).message);
   }
   const logger = createLogger({ level: config.logging.level, pretty: process.stdout.isTTY === true });
-  const key = await loadOrCreateKey(args.keyFile ?? env.AGENT_KEY_FILE ?? `data/agent-${host}.key`, logger);
+  const keyFile = args.keyFile ?? env.AGENT_KEY_FILE ?? `data/agent-${host}.key`;
+  const key = await loadOrCreateKey(keyFile, logger);
   const docker = new DockerodePort(resolveDockerHost(config.docker.host, env));
+  // Updates run here, journaled beside the key; interrupted ones are settled before the link starts.
+  const updates = await hostUpdateHandlers({ docker, dataDir: env.AGENT_DATA_DIR || join(dirname(keyFile), `agent-${host}`), logger });
   const dockerAuths = await readDockerConfigAuths(env);
   const { checker } = createUpdateChecker(config, { dockerAuths: dockerAuths.credentials, logger: logger.child({ component: 'registry' }) });
   const retryMaxMs = Number(env.AGENT_RETRY_MAX_MS ?? '') || undefined;
@@ -54,7 +59,7 @@ export async function runAgent(args: AgentArgs, config: LoadedConfig, env: Recor
       return t;
     },
   });
-  const handlers = localHandlers(docker, checker, services);
+  const handlers = localHandlers(docker, checker, { ...services, calls: { ...services.calls, ...updates.calls } });
   /** The control plane only learns "internal error" of an unexpected failure: the details go to this log. */
   const logged = (op: string) => (err: unknown): never => {
     if (!(err instanceof AppError)) logger.error({ component: 'agent', action: 'op', op, err: describeError(err) }, 'an operation failed');
@@ -74,6 +79,7 @@ export async function runAgent(args: AgentArgs, config: LoadedConfig, env: Recor
   const signal = await stopRequested;
   logger.info({ component: 'agent', action: 'shutdown', signal }, 'shutting down');
   await link.stop();
+  await updates.idle();
   await (pty as { closeAll(): Promise<void> } | null)?.closeAll();
   composeCli.dispose();
   return 0;

@@ -1,6 +1,7 @@
 import type { Store } from './ports.js';
 
-export type UpdateTriggerKind = 'api' | 'batch' | 'schedule' | 'webhook';
+/** 'agent': an outcome a host's agent reported that had no entry here (e.g. settled at its restart). */
+export type UpdateTriggerKind = 'api' | 'batch' | 'schedule' | 'webhook' | 'agent';
 
 /** One update attempt, as kept in the store and shown by GET /api/updates/history. */
 export interface HistoryEntry {
@@ -11,7 +12,12 @@ export interface HistoryEntry {
   newContainerId?: string;
   name: string;
   image: string;
-  result: 'updated' | 'unchanged' | 'failed';
+  /**
+   * interrupted: the link to the host's agent dropped while it ran the update (split deployment);
+   * the agent finishes or rolls it back on the host, and the entry is replaced by the outcome
+   * when the agent reconnects.
+   */
+  result: 'updated' | 'unchanged' | 'failed' | 'interrupted';
   oldImageId?: string;
   newImageId?: string;
   oldDigest?: string;
@@ -37,6 +43,20 @@ export class UpdateHistory {
     for (const old of keys.slice(KEEP)) await this.store.removeItem(old);
   }
 
+  /** The entry with this id, with its store key; null when there is none. */
+  async find(id: string): Promise<{ key: string; entry: HistoryEntry } | null> {
+    const key = (await this.keys()).find((k) => idOfKey(k) === id);
+    const entry = key ? await this.store.getItem<HistoryEntry>(key) : null;
+    return key && entry ? { key, entry } : null;
+  }
+
+  /** Replaces the entry with the same id in place (same key, so the same position), or adds it. */
+  async put(entry: HistoryEntry): Promise<void> {
+    const found = await this.find(entry.id);
+    if (found) await this.store.setItem(found.key, entry);
+    else await this.add(entry);
+  }
+
   private async keys(): Promise<string[]> {
     return (await this.store.getKeys(PREFIX)).sort().reverse();
   }
@@ -47,4 +67,10 @@ export class UpdateHistory {
     const entries = (await Promise.all(slice.map((k) => this.store.getItem<HistoryEntry>(k)))).filter((e): e is HistoryEntry => e !== null);
     return { entries, total: keys.length, page, pageSize };
   }
+}
+
+/** The entry id in a key `history:<digits of startedAt>-<id>`. */
+function idOfKey(key: string): string {
+  const rest = key.slice(PREFIX.length + 1);
+  return rest.slice(rest.indexOf('-') + 1);
 }

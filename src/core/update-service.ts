@@ -135,7 +135,7 @@ export class UpdateService {
     // Held like any compose action on the project: a busy project answers 409 (nothing attempted, no history entry).
     const release = project && config.update.allowComposeUpdate ? this.deps.composeLocks.acquire(project, `update of ${c.name}`) : undefined;
     try {
-      const outcome = project ? await this.viaCompose(c, project) : await this.viaUpdater(c);
+      const outcome = project ? await this.viaCompose(c, project) : await this.viaUpdater(id, c);
       entry = { ...base, ...outcome, durationMs: clock.now() - started };
       if (entry.result === 'updated' && entry.newContainerId && entry.newImageId) {
         await this.deps.scanner.recordUpdated(entry.newContainerId, entry.newImageId, entry.newDigest);
@@ -145,7 +145,8 @@ export class UpdateService {
       const data = err instanceof AppError ? err.data ?? {} : {};
       entry = {
         ...base,
-        result: 'failed',
+        // The host's agent still runs it (the link dropped): its outcome replaces this entry later.
+        result: data.interrupted === true ? 'interrupted' : 'failed',
         durationMs: clock.now() - started,
         error: describeError(err),
         ...(typeof data.rolledBack === 'boolean' ? { rolledBack: data.rolledBack } : {}),
@@ -155,16 +156,18 @@ export class UpdateService {
     } finally {
       release?.();
     }
-    await history.add(entry);
+    // put: an entry of this id written meanwhile (an outcome a host's agent reported) is replaced, not doubled.
+    await history.put(entry);
     return entry;
   }
 
-  private async viaUpdater(c: { id: string; image: string }): Promise<Omit<HistoryEntry, 'id' | 'trigger' | 'containerId' | 'name' | 'image' | 'startedAt' | 'durationMs'>> {
+  private async viaUpdater(updateId: string, c: { id: string; image: string }): Promise<Omit<HistoryEntry, 'id' | 'trigger' | 'containerId' | 'name' | 'image' | 'startedAt' | 'durationMs'>> {
     const auth = this.registryAuth(c.image);
     const r = await this.deps.updater.update(c.id, {
       removeOldContainer: this.deps.config.update.removeOldContainer,
       ...(auth ? { auth } : {}),
       ...this.deps.updaterOptions,
+      updateId,
     });
     const [oldDigest, newDigest] = await Promise.all([this.digestOf(r.oldImageId, c.image), this.digestOf(r.newImageId, c.image)]);
     return {

@@ -13,6 +13,8 @@ export const updates = new Hono<AppEnv>()
   /** POST /api/containers/:id/update: updates one container now (409 while it is already updating). */
   .post('/api/containers/:id/update', async (c) => {
     const entry = await c.get('deps').updates.updateOne(c.req.param('id'), { kind: 'api' });
+    // The link to the host dropped mid-update: 503, the entry says what happens next.
+    if (entry.result === 'interrupted') throw new AppError(ErrorCode.HostOffline, entry.error ?? 'the link to the host was lost during the update', { ...entry });
     if (entry.result === 'failed') throw new AppError(ErrorCode.UpdateFailed, entry.error ?? 'update failed', { ...entry });
     return ok(c, entry);
   })

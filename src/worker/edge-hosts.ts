@@ -15,9 +15,8 @@ import { ComposeService } from '../core/compose/service.js';
 import { AppError, ErrorCode } from '../core/errors.js';
 import { Inventory } from '../core/inventory.js';
 import { Scanner } from '../core/scanner.js';
-import { UpdateHistory } from '../core/update-history.js';
 import { UpdateService } from '../core/update-service.js';
-import { Updater } from '../core/updater/updater.js';
+import { HostHistory, RemoteUpdater, syncUpdateOutcomes } from '../core/agent-link/remote-updater.js';
 import type { AppDeps } from '../handlers/context.js';
 import { unwrap, type HostLink, type HostRegistry, type RelayOutcome } from './host-link.js';
 
@@ -144,7 +143,8 @@ export class EdgeHostDirectory implements HostDirectory {
 
 /**
  * The deps of one host: Docker and the registry checks go through its agent; its scan report,
- * update journal and history live in the shared store under `host:<name>:`.
+ * scan report and update history live in the shared store under `host:<name>:` (its updates
+ * run on the agent, with the journal on the host).
  */
 export function hostDepsSelector(base: AppDeps, directory: EdgeHostDirectory): (name: string) => AppDeps {
   const cache = new Map<string, AppDeps>();
@@ -158,8 +158,15 @@ export function hostDepsSelector(base: AppDeps, directory: EdgeHostDirectory): (
     const store = prefixedStore(base.store, `host:${name}`);
     const { config, logger, clock } = base;
     const scanner = new Scanner({ inventory, checker: new RemoteImageChecker(link), store, logger, clock, config });
-    const updater = new Updater({ docker, store, logger, clock });
-    const history = new UpdateHistory(store);
+    // The agent runs each update itself (it finishes or rolls back there if the link drops);
+    // what it reports later is taken into the history before the history is read.
+    const updater = new RemoteUpdater(link, name);
+    const history: HostHistory = new HostHistory(store, () => syncUpdateOutcomes({
+      link, history, logger: logger.child({ host: name }),
+      onUpdated: async (e) => {
+        if (e.newContainerId && e.newImageId) await scanner.recordUpdated(e.newContainerId, e.newImageId, undefined);
+      },
+    }));
     // Compose and the web shell run on the host too: its agent's APP_PATH and IS_OPEN_DOCKER_SHELL apply.
     const composePort = new RemoteComposePort(link);
     // One lock per project of this host, shared by compose actions and compose container updates.

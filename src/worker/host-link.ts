@@ -10,6 +10,12 @@
  * HostRegistry: a single object listing the hosts, so a host created is listed at once.
  */
 import { DurableObject } from 'cloudflare:workers';
+import { createStorage } from 'unstorage';
+import kvDriver from 'unstorage/drivers/cloudflare-kv-binding';
+import { prefixedStore } from '../core/agent-link/hosts.js';
+import { syncUpdateOutcomes } from '../core/agent-link/remote-updater.js';
+import { UpdateHistory } from '../core/update-history.js';
+import { silentLogger } from '../core/ports.js';
 import { LinkRequester, errorToFrame } from '../core/agent-link/endpoint.js';
 import { authenticate, newHost, newNonce, type HostRecord } from '../core/agent-link/enrolment.js';
 import {
@@ -166,8 +172,21 @@ export class HostLink extends DurableObject<Record<string, unknown>> {
     const fresh = ws.deserializeAttachment() as Attachment;
     ws.serializeAttachment({ ...fresh, authed: true, nonce: '', agentVersion: frame.agentVersion } satisfies Attachment);
     await this.ctx.storage.put(SEEN, { at: Date.now(), agentVersion: frame.agentVersion });
-    this.requesterFor(ws);
+    const requester = this.requesterFor(ws);
     this.sendFrame(ws, { t: 'hello', host: att.host, enrolled: outcome.enrolled });
+    // Back online: the outcomes of updates the agent finished or settled meanwhile go into the host's history.
+    this.ctx.waitUntil(this.takeOutcomes(att.host, requester));
+  }
+
+  private async takeOutcomes(host: string, requester: LinkRequester): Promise<void> {
+    const kv = this.env.STATE as KVNamespace | undefined;
+    if (!kv) return;
+    const history = new UpdateHistory(prefixedStore(createStorage({ driver: kvDriver({ binding: kv }) }), `host:${host}`));
+    try {
+      await syncUpdateOutcomes({ link: { call: (op, args, opts) => requester.call(op, args, opts) }, history, logger: silentLogger });
+    } catch (err) {
+      console.log(JSON.stringify({ level: 'warn', component: 'host-link', host, action: 'outcomes', err: describeError(err), msg: 'could not take the update outcomes the agent reported; the history routes ask again' }));
+    }
   }
 
   private refuse(ws: WebSocket, msg: string): void {

@@ -124,3 +124,55 @@ export async function workerApi<T = any>(worker: EdgeWorker, token: string, path
   const res = await fetch(`${worker.url}${path}`, { ...init, headers, signal: AbortSignal.timeout(timeoutMs) });
   return { status: res.status, body: (await res.json()) as Envelope<T> };
 }
+
+export interface LinkProxy {
+  /** ws://… base URL for an agent's --url. */
+  url: string;
+  /** Cuts every connection through it now (both processes live on). */
+  drop(): void;
+  /** While paused, new connections are closed at once (the agent keeps retrying). */
+  pause(): void;
+  resume(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * A TCP proxy in front of the Worker for agents: lets a test cut the agent's link while the
+ * agent and the Worker both keep running.
+ */
+export async function startLinkProxy(target: () => number): Promise<LinkProxy> {
+  const { createServer: tcpServer, connect } = await import('node:net');
+  const open = new Set<import('node:net').Socket>();
+  let paused = false;
+  const server = tcpServer((client) => {
+    if (paused) return void client.destroy();
+    const upstream = connect(target(), '127.0.0.1');
+    open.add(client).add(upstream);
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+      open.delete(client);
+      open.delete(upstream);
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const port = (server.address() as { port: number }).port;
+  const drop = () => {
+    for (const s of open) s.destroy();
+    open.clear();
+  };
+  return {
+    url: `ws://127.0.0.1:${port}`,
+    drop,
+    pause: () => void (paused = true),
+    resume: () => void (paused = false),
+    close: () => {
+      drop();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -122,7 +122,8 @@ export interface HistoryEntry {
   newContainerId?: string;
   name: string;
   image: string;
-  result: 'updated' | 'unchanged' | 'failed';
+  /** interrupted: the link to the host dropped mid-update; replaced by the outcome its agent reports. */
+  result: 'updated' | 'unchanged' | 'failed' | 'interrupted';
   oldDigest?: string;
   newDigest?: string;
   startedAt: string;

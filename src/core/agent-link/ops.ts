@@ -45,6 +45,22 @@ const TerminalTarget = v.variant('kind', [
   v.strictObject({ kind: v.literal('container'), container: Str }),
 ]);
 
+/** The id of an update (the control plane's history entry id). */
+const UpdateId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,64}$/, 'an update id of 1-64 letters, digits, "_" or "-"'));
+const Ms = Int(0, 24 * 3600_000);
+/** The Updater's options that cross the link (no callbacks; registry credentials only for this pull). */
+const UpdateOptionsSchema = v.strictObject({
+  image: v.optional(Str),
+  auth: v.optional(Auth),
+  removeOldContainer: v.optional(v.boolean()),
+  removeOldImage: v.optional(v.boolean()),
+  settleMs: v.optional(Ms),
+  healthTimeoutMs: v.optional(Ms),
+  pollMs: v.optional(Int(10, 60_000)),
+  logLines: v.optional(Int(0, 10_000)),
+  force: v.optional(v.boolean()),
+});
+
 export const OP_ARGS = {
   ping: v.tuple([]),
   info: v.tuple([]),
@@ -88,6 +104,9 @@ export const OP_ARGS = {
   terminalResize: v.tuple([TerminalId, Int(1, 1000), Int(1, 500)]),
   terminalInputState: v.tuple([TerminalId]),
   terminalKill: v.tuple([TerminalId]),
+  updateContainer: v.tuple([Str, UpdateOptionsSchema, UpdateId]),
+  updateOutcomes: v.tuple([]),
+  updateAck: v.tuple([v.pipe(v.array(UpdateId), v.maxLength(1000))]),
 } satisfies Record<Op, v.GenericSchema>;
 
 /** The validated arguments of an operation, or an error message naming what was wrong. */

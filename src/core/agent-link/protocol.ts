@@ -15,7 +15,8 @@
  */
 import * as v from 'valibot';
 
-export const PROTOCOL_VERSION = 1;
+/** 2: the agent runs updates itself (updateContainer, updateOutcomes, updateAck), which an agent of protocol 1 would refuse by dropping the link. */
+export const PROTOCOL_VERSION = 2;
 /** The longest frame either side accepts (characters of JSON). */
 export const MAX_FRAME_CHARS = 4 * 1024 * 1024;
 /** Stream items the requester grants at open; it grants more as it consumes them. */
@@ -34,6 +35,8 @@ export const CALL_OPS = [
   'filesList', 'filesFind', 'filesExists', 'filesFolderOf', 'filesRead', 'filesWrite', 'filesRemove',
   // The web shell (the TerminalPort of the host; refused unless the agent runs with IS_OPEN_DOCKER_SHELL=true)
   'terminalEnabled', 'terminalOpen', 'terminalWrite', 'terminalResize', 'terminalInputState', 'terminalKill',
+  // Updates run by the agent itself (they finish or roll back on the host if the link drops)
+  'updateContainer', 'updateOutcomes', 'updateAck',
 ] as const;
 /** Operations answered with a stream of items. */
 export const STREAM_OPS = ['pullImage', 'streamLogs', 'events', 'composeRun', 'composeLogs', 'terminalOutput'] as const;
@@ -44,7 +47,7 @@ export type Op = (typeof OPS)[number];
 /** Calls that change the host: they carry an idempotency key, so a retry does not repeat them. */
 export const MUTATING_OPS: ReadonlySet<Op> = new Set<Op>([
   'createContainer', 'startContainer', 'stopContainer', 'renameContainer', 'removeContainer', 'connectNetwork', 'removeImage', 'pullImage',
-  'composeUp', 'composePull', 'composeRun', 'filesWrite', 'filesRemove', 'terminalOpen',
+  'composeUp', 'composePull', 'composeRun', 'filesWrite', 'filesRemove', 'terminalOpen', 'updateContainer', 'updateAck',
 ]);
 /** True for the operations answered with a stream. */
 export function isStreamOp(op: string): op is StreamOp {

@@ -34,6 +34,12 @@ export interface UpdateOptions {
   /** Recreate even when the pull brought no new image. */
   force?: boolean;
   onProgress?: (event: PullEvent) => void;
+  /**
+   * The caller's id of this update (the history entry's id). The local Updater ignores it; the
+   * split deployment's RemoteUpdater sends it to the agent, which runs the update once per id
+   * and reports its outcome under it (also after a dropped link or an agent restart).
+   */
+  updateId?: string;
 }
 
 export interface UpdateResult {
