@@ -33,6 +33,11 @@ export interface UpdateServiceDeps {
   updaterOptions?: Partial<UpdateOptions>;
 }
 
+function randomSuffix(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(6));
+  return Array.from(bytes, (b) => b.toString(36).padStart(2, '0')).join('');
+}
+
 /** A container name or id as the Engine accepts it; anything else never reaches the Engine API. */
 const CONTAINER_REF = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
 
@@ -74,7 +79,9 @@ export class UpdateService {
       if (!c) throw new AppError(ErrorCode.NotFound, `no container ${idOrName}`);
       const running = this.jobs.get(c.id) ?? this.jobs.get(c.name);
       if (running) throw new AppError(ErrorCode.Conflict, `${c.name} is already being updated (job ${running.id})`, { jobId: running.id });
-      const id = `${this.deps.clock.now().toString(36)}-${(++this.seq).toString(36)}`;
+      // Unique across processes too: on Workers several isolates number their jobs, and a host's
+      // agent takes this id as the update's idempotency key.
+      const id = `${this.deps.clock.now().toString(36)}-${(++this.seq).toString(36)}-${randomSuffix()}`;
       const job: Job = { id, promise: this.slots.run(() => this.imageLocks.run(c.image, () => this.run(id, c, trigger))) };
       this.jobs.set(c.id, job);
       this.jobs.set(c.name, job);
