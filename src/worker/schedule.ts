@@ -9,6 +9,12 @@
  * Docker calls and the registry checks run on its agent). The lease lives in Durable Object
  * storage, so it holds across isolates: a tick that finds the host's previous run still going
  * skips the host and logs it. Offline hosts are skipped and logged without any call to them.
+ *
+ * Why a Cron Trigger and not Durable Object alarms: a Cron Trigger fires for every host with
+ * nothing to arm (an alarm must be set by someone first, and re-armed after every run and
+ * restart), and its one-minute resolution is what the config needs in practice (scan.interval
+ * in minutes, autoUpdateCron at a time of day). What a one-minute clock changes — seconds in a
+ * cron, intervals under a minute — is listed in the README.
  */
 import { DurableObject } from 'cloudflare:workers';
 import { describeError } from '../core/errors.js';
