@@ -25,10 +25,12 @@ import type { EdgeEnv } from './edge-hosts.js';
 import type { HostStatus } from './host-link.js';
 
 /**
- * How long a run holds its host. A run the platform cut off (a scheduled event past its
- * limits, an isolate restart) cannot release it: the next run waits at most this long.
+ * How long a run holds its host without renewing. A run renews its lease while it goes on; one
+ * the platform cut off (a scheduled event past its limits, an isolate restart) can neither
+ * renew nor release it: the host's next run then waits at most this long.
  */
 export const RUN_LEASE_MS = 15 * 60_000;
+const RENEW_EVERY_MS = RUN_LEASE_MS / 3;
 
 interface State extends ScheduleTimes {
   /** The host's createdAt: a host revoked and created again under the same name starts afresh. */
@@ -66,6 +68,15 @@ export class HostSchedule extends DurableObject<Record<string, unknown>> {
     s.running = { id, since: now, until: now + RUN_LEASE_MS, tick, due };
     await this.ctx.storage.put(STATE, s);
     return { run: true, id, due };
+  }
+
+  /** Extends the lease of the run `id` while it goes on; false when it is no longer the host's run. */
+  async renew(id: string): Promise<boolean> {
+    const s = await this.ctx.storage.get<State>(STATE);
+    if (!s?.running || s.running.id !== id) return false;
+    s.running.until = Date.now() + RUN_LEASE_MS;
+    await this.ctx.storage.put(STATE, s);
+    return true;
   }
 
   /** Ends the run `id`: records its tick as the last scan (and auto-update) and frees the host. */
@@ -144,6 +155,9 @@ export async function runScheduledTick(opts: { env: ScheduleEnv; base: AppDeps; 
     const action = begun.due.update ? 'auto-update' : 'scan';
     hlog.info({ action, tick: new Date(tick).toISOString() }, `host ${name}: scheduled ${action} started`);
     let outcome: TickOutcome;
+    const renewing = setInterval(() => {
+      schedule.renew(begun.id).catch((err: unknown) => hlog.warn({ action, err: describeError(err) }, `host ${name}: could not renew its run's lease`));
+    }, RENEW_EVERY_MS);
     try {
       if (begun.due.update) {
         const { results, skipped } = await deps.updates.runAll({ kind: 'schedule' });
@@ -157,6 +171,8 @@ export async function runScheduledTick(opts: { env: ScheduleEnv; base: AppDeps; 
     } catch (err) {
       hlog.error({ action, durationMs: Date.now() - started, err: describeError(err) }, `host ${name}: scheduled ${action} failed`);
       outcome = { host: name, outcome: 'failed', detail: describeError(err) };
+    } finally {
+      clearInterval(renewing);
     }
     await schedule.end(begun.id).catch((err: unknown) => hlog.error({ action, err: describeError(err) }, `host ${name}: could not end its scheduled run`));
     return outcome;
