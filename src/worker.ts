@@ -27,10 +27,13 @@ import pkg from '../package.json' with { type: 'json' };
 import { EdgeHostDirectory, hostDepsSelector, type EdgeEnv } from './worker/edge-hosts.js';
 import { agentConnect, hostParamToHeader } from './worker/routing.js';
 import { upgradeWebSocket } from './worker/ws-upgrade.js';
+import { runScheduledTick, type ScheduleEnv } from './worker/schedule.js';
+import { hostWebhookJobs } from './worker/webhook-fanout.js';
 
 export { HostLink, HostRegistry } from './worker/host-link.js';
+export { HostSchedule } from './worker/schedule.js';
 
-interface WorkerEnv extends EdgeEnv {
+interface WorkerEnv extends EdgeEnv, ScheduleEnv {
   STATE: KVNamespace;
   [key: string]: unknown;
 }
@@ -84,8 +87,10 @@ function build(env: WorkerEnv) {
     upgradeWebSocket,
   };
   deps.selectHost = hostDepsSelector(deps, hosts);
+  // Webhooks reach the hosts: ?host= names one, without it every online host with a match.
+  deps.webhookJobs = hostWebhookJobs(env, deps, deps.selectHost);
   const app = createApp(deps);
-  return { app, challenges };
+  return { app, challenges, deps };
 }
 
 let built: ReturnType<typeof build> | undefined;
@@ -101,5 +106,13 @@ export default {
     // Learned registry challenges are saved in the background: let those writes finish.
     if (challenges) ctx.waitUntil(Promise.resolve(res).then(() => challenges.flush(), () => challenges.flush()));
     return res;
+  },
+
+  /** The Cron Trigger (wrangler.toml [triggers]): each online host's due scan or auto-update, through its agent. */
+  scheduled(controller: ScheduledController, env: WorkerEnv, ctx: ExecutionContext): void {
+    built ??= build(env);
+    const { deps } = built;
+    // Registry checks run on the agents: nothing of the Worker's own to flush afterwards.
+    ctx.waitUntil(runScheduledTick({ env, base: deps, selectHost: deps.selectHost!, tick: controller.scheduledTime, logger: deps.logger }));
   },
 };

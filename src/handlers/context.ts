@@ -12,7 +12,7 @@ import type { ShellLimits, ShellSessions } from '../core/shell/sessions.js';
 import type { TerminalPort } from '../core/shell/terminal.js';
 import type { UpdateHistory } from '../core/update-history.js';
 import type { UpdateService } from '../core/update-service.js';
-import type { WebhookJobs } from '../core/webhook/jobs.js';
+import type { WebhookJobRunner } from '../core/webhook/jobs.js';
 
 /** Everything a handler may use. Handlers keep no state of their own: it all comes from here. */
 export interface AppDeps {
@@ -31,8 +31,8 @@ export interface AppDeps {
   logger: Logger;
   clock: Clock;
   version: string;
-  /** Webhook-triggered update jobs; createApp makes one when the runtime gives none. */
-  webhookJobs?: WebhookJobs;
+  /** Webhook-triggered update jobs; createApp makes one (this host's) when the runtime gives none. */
+  webhookJobs?: WebhookJobRunner;
   /** Split deployment only: the hosts, and the deps of one host (chosen by the X-Watch-Host header). */
   hosts?: HostDirectory;
   selectHost?: (name: string) => AppDeps;

@@ -2,7 +2,8 @@ import { Hono, type Context } from 'hono';
 import { AppError, ErrorCode } from '../core/errors.js';
 import { parseWebhookPayload } from '../core/webhook/payloads.js';
 import { outsideScope, parseImagePattern } from '../core/webhook/targets.js';
-import type { WebhookJobs } from '../core/webhook/jobs.js';
+import type { FanoutJob } from '../core/webhook/fanout.js';
+import type { WebhookJobRunner } from '../core/webhook/jobs.js';
 import { clientAddress, type AuthDeps } from './auth-middleware.js';
 import type { AppEnv } from './context.js';
 import { ok } from './envelope.js';
@@ -14,12 +15,26 @@ function caller(c: Context): WebhookCaller {
   return found;
 }
 
+/**
+ * On Workers the job runs after the answer: ctx.waitUntil keeps the isolate for it (within the
+ * platform's limits). The Node server has no execution context and needs none.
+ */
+function keepRunning(c: Context, done: Promise<void>): void {
+  let ctx: { waitUntil(p: Promise<unknown>): void } | undefined;
+  try {
+    ctx = c.executionCtx;
+  } catch {
+    return;
+  }
+  ctx.waitUntil(done.catch(() => undefined));
+}
+
 function byOf(w: WebhookCaller): string {
   return w.kind === 'machine' ? `token:${w.name}` : w.kind === 'user' ? `user:${w.user}` : w.scheme === 'github' ? 'github' : 'hmac';
 }
 
 /** POST /api/v1/webhooks/update and GET /api/v1/webhooks/jobs/:id. */
-export function webhookRoutes(deps: AuthDeps, jobs: WebhookJobs): Hono<AppEnv> {
+export function webhookRoutes(deps: AuthDeps, jobs: WebhookJobRunner): Hono<AppEnv> {
   const { auth } = deps;
   return new Hono<AppEnv>()
     .post('/api/v1/webhooks/update', async (c) => {
@@ -36,9 +51,13 @@ export function webhookRoutes(deps: AuthDeps, jobs: WebhookJobs): Hono<AppEnv> {
           throw new AppError(ErrorCode.BadRequest, `this token may not update ${outside}`, null, { status: 403 });
         }
       }
-      const { job, coalesced } = await jobs.trigger({ images, containers: request.containers }, { by: byOf(who), source: request.source });
+      // Split deployment: ?host= (X-Watch-Host) names the one host to act on; without it the job goes to every online host.
+      const host = c.req.header('x-watch-host');
+      const { job, coalesced, done } = await jobs.trigger({ images, containers: request.containers }, { by: byOf(who), source: request.source }, host !== undefined ? { host } : {});
+      if (done) keepRunning(c, done);
       await auth.audit.record({ event: 'webhook.accepted', address: clientAddress(c, deps), reason: `${byOf(who)} ${request.source} job ${job.id}${coalesced ? ' (coalesced)' : ''}`, path: c.req.path }, { persist: false });
-      return ok(c, { jobId: job.id, coalesced, status: job.status, matched: job.matched.map((m) => m.name) }, 202);
+      const hosts = 'hosts' in job ? { hosts: (job as FanoutJob).hosts.map((h) => ({ host: h.host, jobId: h.jobId, matched: h.matched.map((m) => m.name), ...(h.error ? { error: h.error } : {}) })) } : {};
+      return ok(c, { jobId: job.id, coalesced, status: job.status, matched: job.matched.map((m) => m.name), ...hosts }, 202);
     })
     .get('/api/v1/webhooks/jobs/:id', (c) => {
       const who = caller(c);

@@ -4,6 +4,7 @@
  * agent processes (the built CLI).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { startCli, type CliRun } from './cli-process.js';
@@ -31,12 +32,14 @@ export interface EdgeWorker {
 }
 
 /** Starts `wrangler dev --local` on the given (or a free) port and waits until it serves. */
-export async function startWorker(opts: { persistDir: string; vars: Record<string, string>; port?: number }): Promise<EdgeWorker> {
+export async function startWorker(opts: { persistDir: string; vars: Record<string, string>; port?: number; withoutAssets?: boolean; workerLogs?: boolean }): Promise<EdgeWorker> {
   const port = opts.port ?? (await freePort());
   const inspector = await freePort();
   const args = [
-    WRANGLER, 'dev', '--local', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector),
-    '--persist-to', opts.persistDir, '--show-interactive-dev-session=false', '--log-level', 'info',
+    WRANGLER, 'dev', ...(opts.withoutAssets ? ['--config', configWithoutAssets(`${opts.persistDir}-wrangler.toml`)] : []), '--local', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector),
+    '--persist-to', opts.persistDir, '--show-interactive-dev-session=false',
+    // The Worker's console.log lines are wrangler's level "log", below "info".
+    '--log-level', opts.workerLogs ? 'log' : 'info',
     ...Object.entries(opts.vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
   ];
   const child = spawn(process.execPath, args, {
@@ -81,6 +84,30 @@ export async function startWorker(opts: { persistDir: string; vars: Record<strin
     clearTimeout(timer);
   };
   return { url, port, child, output: () => out, stop };
+}
+
+/**
+ * Runs the Worker's Cron Trigger once, as if it fired at `time` (ms), through wrangler dev's
+ * /cdn-cgi/handler/scheduled route (Miniflare answers it before the static assets, unlike
+ * --test-scheduled's /__scheduled, which the assets' SPA fallback would take); answers its status and text.
+ */
+export async function runScheduled(worker: EdgeWorker, time: number, cron = '* * * * *'): Promise<{ status: number; text: string }> {
+  const res = await fetch(`${worker.url}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent(cron)}&time=${time}`, { signal: AbortSignal.timeout(120_000) });
+  return { status: res.status, text: await res.text() };
+}
+
+/**
+ * The project's wrangler.toml without the web UI's [assets]: locally, Miniflare hands a
+ * triggered scheduled event to a Worker with assets through its asset router, which fails to
+ * pass the event on ("Could not serialize object of type ScheduledController"); deployed
+ * Workers get Cron Triggers directly. Written to `path`, with `main` made absolute.
+ */
+function configWithoutAssets(path: string): string {
+  const toml = readFileSync(`${ROOT}wrangler.toml`, 'utf8');
+  const cut = toml.search(/^\[assets\]/m);
+  const body = (cut >= 0 ? toml.slice(0, cut) : toml).replace(/^main = "(.*)"$/m, (_m, main: string) => `main = ${JSON.stringify(`${ROOT}${main}`)}`);
+  writeFileSync(path, body);
+  return path;
 }
 
 /** A real agent process (the built CLI: `npm run build` first). */

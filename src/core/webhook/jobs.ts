@@ -38,6 +38,13 @@ export interface WebhookJobsDeps {
   keep?: number;
 }
 
+/** What the webhook route starts jobs with: WebhookJobs on one host, a fan-out over the hosts of a split deployment. */
+export interface WebhookJobRunner {
+  /** `opts.host`: the host the request named (split deployment); one host ignores it. `done` settles when the job has finished. */
+  trigger(target: { images: ImagePattern[]; containers: string[] }, meta: { by: string; source: string }, opts?: { host?: string }): Promise<{ job: WebhookJob; coalesced: boolean; done?: Promise<void> }>;
+  get(id: string): WebhookJob | undefined;
+}
+
 interface Active {
   job: WebhookJob;
   /** Container names still to (re)update in the next pass. */
@@ -50,7 +57,7 @@ interface Active {
  * running job already covers is merged into it (same job id): the job makes one more pass for
  * them after the current one, so a push that lands mid-update is not lost.
  */
-export class WebhookJobs {
+export class WebhookJobs implements WebhookJobRunner {
   private readonly jobs = new Map<string, WebhookJob>();
   private readonly active = new Map<string, Active>();
   private seq = 0;
@@ -68,7 +75,7 @@ export class WebhookJobs {
   }
 
   /** Matches containers and starts (or joins) a job; the job's id is known at once. */
-  async trigger(target: { images: ImagePattern[]; containers: string[] }, meta: { by: string; source: string }): Promise<{ job: WebhookJob; coalesced: boolean }> {
+  async trigger(target: { images: ImagePattern[]; containers: string[] }, meta: { by: string; source: string }): Promise<{ job: WebhookJob; coalesced: boolean; done?: Promise<void> }> {
     const { config } = this.deps;
     const all = await this.deps.listContainers();
     const wanted = new Set(target.containers.map((n) => n.replace(/^\//, '')));
@@ -91,7 +98,7 @@ export class WebhookJobs {
           a.pending.add(c.name);
         }
         a.job.triggers++;
-        return { job: a.job, coalesced: true };
+        return { job: a.job, coalesced: true, done: a.done };
       }
     }
     const now = this.deps.clock.now();
@@ -110,7 +117,7 @@ export class WebhookJobs {
     const active: Active = { job, pending: new Set(names), done: Promise.resolve() };
     this.active.set(job.id, active);
     active.done = this.run(active).finally(() => this.active.delete(job.id));
-    return { job, coalesced: false };
+    return { job, coalesced: false, done: active.done };
   }
 
   private async run(a: Active): Promise<void> {
