@@ -27,10 +27,13 @@ import pkg from '../package.json' with { type: 'json' };
 import { EdgeHostDirectory, hostDepsSelector, type EdgeEnv } from './worker/edge-hosts.js';
 import { agentConnect, hostParamToHeader } from './worker/routing.js';
 import { upgradeWebSocket } from './worker/ws-upgrade.js';
+import { durableState, type StateEnv } from './worker/state-object.js';
+import { AtomicJobStore } from './core/webhook/job-store.js';
 
 export { HostLink, HostRegistry } from './worker/host-link.js';
+export { StateObject } from './worker/state-object.js';
 
-interface WorkerEnv extends EdgeEnv {
+interface WorkerEnv extends EdgeEnv, StateEnv {
   STATE: KVNamespace;
   [key: string]: unknown;
 }
@@ -72,7 +75,9 @@ function build(env: WorkerEnv) {
   const { checker, challenges } = createUpdateChecker(config, { logger, challengeStore: store });
   const scanner = new Scanner({ inventory, checker, store, logger, clock: systemClock, config });
   // Workers refuse PBKDF2 above 100,000 rounds.
-  const auth = new Auth({ settings: { ...authSettings(config), passwordIterations: 100_000 }, store, logger, clock: systemClock });
+  // Single-use codes, tickets, challenges, replay keys, revocations and attempt counts need one
+  // consistent place: a Durable Object (KV is eventually consistent). Bulk data stays in KV.
+  const auth = new Auth({ settings: { ...authSettings(config), passwordIterations: 100_000 }, store, state: durableState(env, 'auth'), logger, clock: systemClock });
   const history = new UpdateHistory(store);
   const updater = new Updater({ docker: disconnectedDocker, store, logger });
   const composeLocks = new ProjectLocks();
@@ -81,7 +86,7 @@ function build(env: WorkerEnv) {
   const hosts = new EdgeHostDirectory(env);
   const deps: AppDeps = {
     config, docker: disconnectedDocker, updates, compose, history, inventory, scanner, auth, getClientAddress: cloudflarePeerAddress, store, logger, clock: systemClock, version: pkg.version, hosts,
-    upgradeWebSocket,
+    upgradeWebSocket, webhookJobStore: new AtomicJobStore(durableState(env, 'webhook-jobs'), systemClock),
   };
   deps.selectHost = hostDepsSelector(deps, hosts);
   const app = createApp(deps);

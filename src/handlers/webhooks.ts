@@ -40,9 +40,9 @@ export function webhookRoutes(deps: AuthDeps, jobs: WebhookJobs): Hono<AppEnv> {
       await auth.audit.record({ event: 'webhook.accepted', address: clientAddress(c, deps), reason: `${byOf(who)} ${request.source} job ${job.id}${coalesced ? ' (coalesced)' : ''}`, path: c.req.path }, { persist: false });
       return ok(c, { jobId: job.id, coalesced, status: job.status, matched: job.matched.map((m) => m.name) }, 202);
     })
-    .get('/api/v1/webhooks/jobs/:id', (c) => {
+    .get('/api/v1/webhooks/jobs/:id', async (c) => {
       const who = caller(c);
-      const job = jobs.get(c.req.param('id'));
+      const job = await jobs.get(c.req.param('id'));
       // A machine token sees the jobs it started; the secret's holder and users see all.
       if (!job || (who.kind === 'machine' && job.by !== byOf(who))) throw new AppError(ErrorCode.NotFound, 'no such webhook job');
       return ok(c, job);

@@ -31,11 +31,12 @@ export interface EdgeWorker {
 }
 
 /** Starts `wrangler dev --local` on the given (or a free) port and waits until it serves. */
-export async function startWorker(opts: { persistDir: string; vars: Record<string, string>; port?: number }): Promise<EdgeWorker> {
+/** `config`: another wrangler.toml (a test Worker); default the project's. */
+export async function startWorker(opts: { persistDir: string; vars: Record<string, string>; port?: number; config?: string }): Promise<EdgeWorker> {
   const port = opts.port ?? (await freePort());
   const inspector = await freePort();
   const args = [
-    WRANGLER, 'dev', '--local', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector),
+    WRANGLER, 'dev', ...(opts.config ? ['-c', opts.config] : []), '--local', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector),
     '--persist-to', opts.persistDir, '--show-interactive-dev-session=false', '--log-level', 'info',
     ...Object.entries(opts.vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
   ];
