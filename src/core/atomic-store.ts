@@ -18,6 +18,8 @@ export interface AtomicStore {
   get<T = unknown>(key: string): Promise<T | null>;
   set(key: string, value: unknown): Promise<void>;
   remove(key: string): Promise<void>;
+  /** The keys under `prefix` (the part before a ":"), as the Store's getKeys gives them. */
+  keys(prefix: string): Promise<string[]>;
   /** Reads and removes the value in one step: null when there was none. */
   take<T = unknown>(key: string): Promise<T | null>;
   /** Writes `value` when the key is absent (or its value expired at `nowMs`); true when written. */
@@ -83,6 +85,10 @@ export class LocalAtomicStore implements AtomicStore {
 
   remove(key: string): Promise<void> {
     return this.lock.run(key, () => this.store.removeItem(key));
+  }
+
+  keys(prefix: string): Promise<string[]> {
+    return this.store.getKeys(prefix);
   }
 
   take<T = unknown>(key: string): Promise<T | null> {

@@ -8,7 +8,7 @@
  * (SQLite-backed objects: ctx.storage.kv) without awaiting anything in between, so no other call
  * can run between its read and its write.
  *
- * Sharding: one object (idFromName('auth')) holds all auth state. There is one account, so the
+ * Sharding: one object (idFromName('auth')) holds all auth state (machine tokens too). There is one account, so the
  * traffic is a few calls per sign-in, WebSocket ticket or webhook delivery: far below what one
  * object serves, and one object lets the rate limiter count an account and an address together.
  * Webhook jobs use a second object of the same class (idFromName('webhook-jobs')), so their
@@ -29,6 +29,10 @@ export class StateObject extends DurableObject<Record<string, unknown>> {
   async write(key: string, value: unknown): Promise<void> {
     if (value === null || value === undefined) this.kv.delete(key);
     else this.kv.put(key, value);
+  }
+
+  async keys(prefix: string): Promise<string[]> {
+    return [...this.kv.list({ prefix: prefix.endsWith(':') ? prefix : `${prefix}:` })].map(([k]) => k);
   }
 
   async take(key: string): Promise<unknown> {
@@ -76,6 +80,10 @@ export class DurableAtomicStore implements AtomicStore {
 
   async remove(key: string): Promise<void> {
     await this.stub().write(key, null);
+  }
+
+  keys(prefix: string): Promise<string[]> {
+    return this.stub().keys(prefix);
   }
 
   async take<T = unknown>(key: string): Promise<T | null> {

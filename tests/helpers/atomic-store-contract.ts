@@ -29,6 +29,18 @@ export function describeAtomicStore(name: string, fresh: () => AtomicStore): voi
       expect(await s.get(k)).toBeNull();
     });
 
+    it('lists the keys under a prefix, and only those', async () => {
+      const s = fresh();
+      const base = key('keys');
+      expect(await s.keys(base)).toEqual([]);
+      await s.set(`${base}:a`, 1);
+      await s.set(`${base}:b`, { exp: 1 });
+      await s.set(`${base}x:c`, 1);
+      expect((await s.keys(base)).sort()).toEqual([`${base}:a`, `${base}:b`]);
+      await s.remove(`${base}:a`);
+      expect(await s.keys(base)).toEqual([`${base}:b`]);
+    });
+
     it('take returns the value once, then null', async () => {
       const s = fresh();
       const k = key('take');

@@ -29,13 +29,18 @@ function oathtool(secret: string, atMs: number): string {
   return execFileSync('oathtool', ['--totp', '-b', '--digits=6', '--time-step-size=30s', `--now=${at}`, secret], { encoding: 'utf8' }).trim();
 }
 
-async function call<T = any>(path: string, opts: { token?: string; body?: unknown; headers?: Record<string, string>; raw?: string } = {}): Promise<{ status: number; body: Envelope<T> }> {
+async function call<T = any>(path: string, opts: { token?: string; body?: unknown; headers?: Record<string, string>; raw?: string; method?: string } = {}): Promise<{ status: number; body: Envelope<T> }> {
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   const body = opts.raw ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body));
   if (body !== undefined) headers['content-type'] ??= 'application/json';
-  const res = await fetch(`${worker.url}${path}`, { method: body === undefined ? 'GET' : 'POST', headers, ...(body === undefined ? {} : { body }), signal: AbortSignal.timeout(60_000) });
-  return { status: res.status, body: (await res.json()) as Envelope<T> };
+  const res = await fetch(`${worker.url}${path}`, { method: opts.method ?? (body === undefined ? 'GET' : 'POST'), headers, ...(body === undefined ? {} : { body }), signal: AbortSignal.timeout(60_000) });
+  const text = await res.text();
+  try {
+    return { status: res.status, body: JSON.parse(text) as Envelope<T> };
+  } catch {
+    throw new Error(`${path}: ${res.status} ${text.slice(0, 300)}\n${worker.output().slice(-3000)}`);
+  }
 }
 
 const login = async () => (await call<{ token: string; isSetup: boolean }>('/api/v1/auth/login', { body: { username: 'admin', password: PASSWORD } })).body.data;
@@ -58,6 +63,9 @@ function upgradeWithTicket(ticket: string): Promise<number> {
     req.end();
   });
 }
+
+/** A registry notification with only a pull: accepted with nothing to update (no host needed). */
+const pullOnly = JSON.stringify({ events: [{ action: 'pull', target: { repository: 'cons/app', tag: 'latest' }, request: { host: '127.0.0.1:5000' } }] });
 
 const tally = (statuses: number[]) => statuses.reduce<Record<number, number>>((acc, s) => ({ ...acc, [s]: (acc[s] ?? 0) + 1 }), {});
 
@@ -102,8 +110,7 @@ describe('single-use rules on the Worker (state in the StateObject Durable Objec
   });
 
   it(`one signed webhook delivery sent ${RACERS} times at once passes once`, async () => {
-    // A registry notification with only a pull: accepted with nothing to update (no host needed).
-    const body = JSON.stringify({ events: [{ action: 'pull', target: { repository: 'cons/app', tag: 'latest' }, request: { host: '127.0.0.1:5000' } }] });
+    const body = pullOnly;
     const ts = String(Math.floor(Date.now() / 1000));
     const headers = { 'x-webhook-timestamp': ts, 'x-signature-256': `sha256=${createHmac('sha256', SECRET).update(`${ts}.${body}`).digest('hex')}` };
     const answers = await Promise.all(Array.from({ length: RACERS }, () => call('/api/v1/webhooks/update', { raw: body, headers })));
@@ -111,8 +118,11 @@ describe('single-use rules on the Worker (state in the StateObject Durable Objec
     expect(answers.find((a) => a.status === 200)?.body.data).toMatchObject({ jobId: null, ignored: 1, source: 'registry' });
   });
 
-  it('keeps the 2FA record, the used code, revocations and the signing key in the Durable Object: a Worker restarted with KV wiped still has them', async () => {
+  it('keeps the 2FA record, the used code, revocations, machine tokens and the signing key in the Durable Object: a Worker restarted with KV wiped still has them', async () => {
     expect((await call('/api/v1/auth/logout', { token: raceToken, body: {} })).status).toBe(200);
+    const created = await call<{ token: string }>('/api/v1/tokens', { token: setupToken, body: { name: 'cons-ci', scope: { images: ['127.0.0.1:5000/cons/app'] } } });
+    expect(created.status).toBe(201);
+    const machine = created.body.data.token;
     await worker.stop();
     const kvDir = join(persistDir, 'v3', 'kv');
     expect(existsSync(kvDir) && readdirSync(kvDir).length > 0).toBe(true);
@@ -126,5 +136,9 @@ describe('single-use rules on the Worker (state in the StateObject Durable Objec
     const again = await login();
     expect(again.isSetup).toBe(true);
     expect((await call('/api/v1/2fa/verify/otp', { token: again.token, body: { code: raceCode } })).status).toBe(401);
+    // The machine token is still known; once revoked it is refused at once.
+    expect((await call('/api/v1/webhooks/update', { token: machine, raw: pullOnly })).status).toBe(200);
+    expect((await call('/api/v1/tokens/cons-ci', { token: setupToken, method: 'DELETE' })).status).toBe(200);
+    expect((await call('/api/v1/webhooks/update', { token: machine, raw: pullOnly })).status).toBe(401);
   });
 });

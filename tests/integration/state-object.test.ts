@@ -29,6 +29,7 @@ class RemoteAtomicStore implements AtomicStore {
   get<T>(key: string) { return this.call<T | null>('get', key); }
   set(key: string, value: unknown) { return this.call<void>('set', key, value); }
   remove(key: string) { return this.call<void>('remove', key); }
+  keys(prefix: string) { return this.call<string[]>('keys', prefix); }
   take<T>(key: string) { return this.call<T | null>('take', key); }
   putIfAbsent(key: string, value: unknown, nowMs: number) { return this.call<boolean>('putIfAbsent', key, value, nowMs); }
   compareAndSet(key: string, expected: unknown, next: unknown) { return this.call<boolean>('compareAndSet', key, expected, next); }

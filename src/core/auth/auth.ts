@@ -64,7 +64,7 @@ export class Auth {
     this.twofa = new TwoFactorStore(this.state, opts.settings.twofa.users);
     this.webauthn = new WebAuthnService(this.state, opts.clock);
     this.tickets = new WsTickets(this.state, opts.clock);
-    this.machineTokens = new MachineTokens(opts.store, opts.clock);
+    this.machineTokens = new MachineTokens(this.state, opts.clock);
     this.webhookReplay = new ReplayGuard(this.state, opts.clock);
   }
 

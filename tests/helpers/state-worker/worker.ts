@@ -6,7 +6,7 @@ import { durableState, type StateEnv } from '../../../src/worker/state-object.js
 
 export { StateObject } from '../../../src/worker/state-object.js';
 
-const METHODS = new Set(['get', 'set', 'remove', 'take', 'putIfAbsent', 'compareAndSet', 'sweep']);
+const METHODS = new Set(['get', 'set', 'remove', 'keys', 'take', 'putIfAbsent', 'compareAndSet', 'sweep']);
 
 export default {
   async fetch(request: Request, env: StateEnv): Promise<Response> {
