@@ -116,6 +116,8 @@ describe('single-use rules on the Worker (state in the StateObject Durable Objec
     const answers = await Promise.all(Array.from({ length: RACERS }, () => call('/api/v1/webhooks/update', { raw: body, headers })));
     expect(tally(answers.map((a) => a.status))).toEqual({ 200: 1, 401: RACERS - 1 });
     expect(answers.find((a) => a.status === 200)?.body.data).toMatchObject({ jobId: null, ignored: 1, source: 'registry' });
+    // Job lookups read the webhook-jobs object: an unknown id is a clean 404.
+    expect((await call('/api/v1/webhooks/jobs/wh-cons-none', { token: setupToken })).status).toBe(404);
   });
 
   it('keeps the 2FA record, the used code, revocations, machine tokens and the signing key in the Durable Object: a Worker restarted with KV wiped still has them', async () => {
