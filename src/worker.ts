@@ -29,11 +29,15 @@ import { agentConnect, hostParamToHeader } from './worker/routing.js';
 import { upgradeWebSocket } from './worker/ws-upgrade.js';
 import { runScheduledTick, type ScheduleEnv } from './worker/schedule.js';
 import { hostWebhookJobs } from './worker/webhook-fanout.js';
+import { durableState, type StateEnv } from './worker/state-object.js';
+import { AtomicJobStore } from './core/webhook/job-store.js';
+import type { FanoutRecord } from './core/webhook/fanout.js';
 
 export { HostLink, HostRegistry } from './worker/host-link.js';
 export { HostSchedule } from './worker/schedule.js';
+export { StateObject } from './worker/state-object.js';
 
-interface WorkerEnv extends EdgeEnv, ScheduleEnv {
+interface WorkerEnv extends EdgeEnv, ScheduleEnv, StateEnv {
   STATE: KVNamespace;
   [key: string]: unknown;
 }
@@ -75,7 +79,9 @@ function build(env: WorkerEnv) {
   const { checker, challenges } = createUpdateChecker(config, { logger, challengeStore: store });
   const scanner = new Scanner({ inventory, checker, store, logger, clock: systemClock, config });
   // Workers refuse PBKDF2 above 100,000 rounds.
-  const auth = new Auth({ settings: { ...authSettings(config), passwordIterations: 100_000 }, store, logger, clock: systemClock });
+  // Single-use codes, tickets, challenges, replay keys, revocations and attempt counts need one
+  // consistent place: a Durable Object (KV is eventually consistent). Bulk data stays in KV.
+  const auth = new Auth({ settings: { ...authSettings(config), passwordIterations: 100_000 }, store, state: durableState(env, 'auth'), logger, clock: systemClock });
   const history = new UpdateHistory(store);
   const updater = new Updater({ docker: disconnectedDocker, store, logger });
   const composeLocks = new ProjectLocks();
@@ -87,8 +93,13 @@ function build(env: WorkerEnv) {
     upgradeWebSocket,
   };
   deps.selectHost = hostDepsSelector(deps, hosts);
-  // Webhooks reach the hosts: ?host= names one, without it every online host with a match.
-  deps.webhookJobs = hostWebhookJobs(env, deps, deps.selectHost);
+  // Webhooks reach the hosts: ?host= names one, without it every online host with a match. The
+  // jobs are kept in a Durable Object, so any isolate answers GET /api/v1/webhooks/jobs/:id.
+  const jobState = durableState(env, 'webhook-jobs');
+  deps.webhookJobs = hostWebhookJobs(env, deps, deps.selectHost, {
+    hostJobs: new AtomicJobStore(jobState, systemClock),
+    fanoutJobs: new AtomicJobStore<FanoutRecord>(jobState, systemClock, 'webhook:fanout:'),
+  });
   const app = createApp(deps);
   return { app, challenges, deps };
 }

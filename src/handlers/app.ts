@@ -47,6 +47,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     updateOne: (name, trigger) => deps.updates.updateOne(name, trigger),
     forget: (refs) => deps.scanner.forget(refs),
     config: deps.config, clock: deps.clock, logger: deps.logger,
+    ...(deps.webhookJobStore ? { store: deps.webhookJobStore } : {}),
   });
   deps.webhookJobs = jobs;
   app.route('/', machineTokenRoutes(authDeps));

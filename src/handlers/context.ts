@@ -13,6 +13,7 @@ import type { TerminalPort } from '../core/shell/terminal.js';
 import type { UpdateHistory } from '../core/update-history.js';
 import type { UpdateService } from '../core/update-service.js';
 import type { WebhookJobRunner } from '../core/webhook/jobs.js';
+import type { JobStore } from '../core/webhook/job-store.js';
 
 /** Everything a handler may use. Handlers keep no state of their own: it all comes from here. */
 export interface AppDeps {
@@ -33,6 +34,8 @@ export interface AppDeps {
   version: string;
   /** Webhook-triggered update jobs; createApp makes one (this host's) when the runtime gives none. */
   webhookJobs?: WebhookJobRunner;
+  /** Where the jobs createApp makes are kept for lookups; default in memory. */
+  webhookJobStore?: JobStore;
   /** Split deployment only: the hosts, and the deps of one host (chosen by the X-Watch-Host header). */
   hosts?: HostDirectory;
   selectHost?: (name: string) => AppDeps;

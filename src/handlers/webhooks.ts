@@ -59,9 +59,9 @@ export function webhookRoutes(deps: AuthDeps, jobs: WebhookJobRunner): Hono<AppE
       const hosts = 'hosts' in job ? { hosts: (job as FanoutJob).hosts.map((h) => ({ host: h.host, jobId: h.jobId, matched: h.matched.map((m) => m.name), ...(h.error ? { error: h.error } : {}) })) } : {};
       return ok(c, { jobId: job.id, coalesced, status: job.status, matched: job.matched.map((m) => m.name), ...hosts }, 202);
     })
-    .get('/api/v1/webhooks/jobs/:id', (c) => {
+    .get('/api/v1/webhooks/jobs/:id', async (c) => {
       const who = caller(c);
-      const job = jobs.get(c.req.param('id'));
+      const job = await jobs.get(c.req.param('id'));
       // A machine token sees the jobs it started; the secret's holder and users see all.
       if (!job || (who.kind === 'machine' && job.by !== byOf(who))) throw new AppError(ErrorCode.NotFound, 'no such webhook job');
       return ok(c, job);

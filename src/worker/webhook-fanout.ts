@@ -1,11 +1,12 @@
 /** Webhooks of the split deployment: the fan-out over the hosts (src/core/webhook/fanout.ts) on the Worker's hosts. */
-import { FanoutWebhookJobs } from '../core/webhook/fanout.js';
+import { FanoutWebhookJobs, type FanoutRecord } from '../core/webhook/fanout.js';
+import type { JobStore } from '../core/webhook/job-store.js';
 import { WebhookJobs } from '../core/webhook/jobs.js';
 import type { AppDeps } from '../handlers/context.js';
 import type { EdgeEnv } from './edge-hosts.js';
 import { hostStatuses } from './schedule.js';
 
-export function hostWebhookJobs(env: EdgeEnv, base: AppDeps, selectHost: (name: string) => AppDeps): FanoutWebhookJobs {
+export function hostWebhookJobs(env: EdgeEnv, base: AppDeps, selectHost: (name: string) => AppDeps, stores: { hostJobs: JobStore; fanoutJobs: JobStore<FanoutRecord> }): FanoutWebhookJobs {
   const perHost = new Map<string, WebhookJobs>();
   const { config, clock, logger } = base;
   return new FanoutWebhookJobs({
@@ -19,12 +20,12 @@ export function hostWebhookJobs(env: EdgeEnv, base: AppDeps, selectHost: (name: 
           listContainers: () => deps().inventory.containers({ includeStopped: config.docker.includeStopped }),
           updateOne: (name, trigger) => deps().updates.updateOne(name, trigger),
           forget: (refs) => deps().scanner.forget(refs),
-          config, clock, logger: logger.child({ host }),
+          config, clock, logger: logger.child({ host }), store: stores.hostJobs,
         });
         perHost.set(host, jobs);
       }
       return jobs;
     },
-    clock, logger,
+    clock, logger, store: stores.fanoutJobs,
   });
 }

@@ -1,5 +1,6 @@
 import { generate } from 'otplib';
 import type { Context } from 'hono';
+import type { AtomicStore } from '../../src/core/atomic-store.js';
 import type { AuthSettings } from '../../src/core/auth/settings.js';
 import type { Clock, Logger, Store } from '../../src/core/ports.js';
 import { MemoryDocker } from './memory-docker.js';
@@ -22,6 +23,8 @@ export interface AuthAppOptions {
   env?: Record<string, string>;
   settings?: Partial<AuthSettings>;
   store?: Store;
+  /** The auth state's AtomicStore (default: a lock over `store`, as on Node). */
+  state?: AtomicStore;
   logger?: Logger;
   /** A TestClock (the default starts at 2026-01-15 12:00 UTC); override now() for the real clock. */
   clock?: TestClock;
@@ -40,6 +43,7 @@ export function authApp(opts: AuthAppOptions = {}) {
     clock,
     ...(opts.env ? { env: opts.env } : {}),
     ...(opts.store ? { store: opts.store } : {}),
+    ...(opts.state ? { state: opts.state } : {}),
     ...(opts.logger ? { logger: opts.logger } : {}),
     ...(opts.settings ? { settings: opts.settings } : {}),
     ...(opts.getClientAddress ? { getClientAddress: opts.getClientAddress } : {}),

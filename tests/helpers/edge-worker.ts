@@ -32,11 +32,16 @@ export interface EdgeWorker {
 }
 
 /** Starts `wrangler dev --local` on the given (or a free) port and waits until it serves. */
-export async function startWorker(opts: { persistDir: string; vars: Record<string, string>; port?: number; withoutAssets?: boolean; workerLogs?: boolean }): Promise<EdgeWorker> {
+/**
+ * `config`: another wrangler.toml (a test Worker); default the project's. `withoutAssets`: the
+ * project's without [assets] (wrangler dev answers scheduled events only then).
+ */
+export async function startWorker(opts: { persistDir: string; vars: Record<string, string>; port?: number; config?: string; withoutAssets?: boolean; workerLogs?: boolean }): Promise<EdgeWorker> {
   const port = opts.port ?? (await freePort());
   const inspector = await freePort();
+  const config = opts.config ?? (opts.withoutAssets ? configWithoutAssets(`${opts.persistDir}-wrangler.toml`) : undefined);
   const args = [
-    WRANGLER, 'dev', ...(opts.withoutAssets ? ['--config', configWithoutAssets(`${opts.persistDir}-wrangler.toml`)] : []), '--local', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector),
+    WRANGLER, 'dev', ...(config ? ['--config', config] : []), '--local', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector),
     '--persist-to', opts.persistDir, '--show-interactive-dev-session=false',
     // The Worker's console.log lines are wrangler's level "log", below "info".
     '--log-level', opts.workerLogs ? 'log' : 'info',

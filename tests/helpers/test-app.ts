@@ -1,3 +1,4 @@
+import type { AtomicStore } from '../../src/core/atomic-store.js';
 import type { Context } from 'hono';
 import { createStorage } from 'unstorage';
 import memoryDriver from 'unstorage/drivers/memory';
@@ -41,6 +42,8 @@ export function testPeer(c: Context): string | undefined {
 export interface TestAppOptions {
   env?: Record<string, string>;
   store?: Store;
+  /** The auth state's AtomicStore (default: a lock over `store`, as on Node). */
+  state?: AtomicStore;
   logger?: Logger;
   clock?: Clock;
   checker?: ImageChecker;
@@ -64,7 +67,7 @@ export function testApp(docker: FullDockerPort, opts: TestAppOptions = {}) {
   const inventory = new Inventory(docker);
   const scanner = new Scanner({ inventory, checker: opts.checker ?? offlineChecker, store, logger, clock, config });
   const settings: AuthSettings = { ...authSettings(config), passwordIterations: 100_000, ...opts.settings };
-  const auth = new Auth({ settings, store, logger, clock });
+  const auth = new Auth({ settings, store, logger, clock, ...(opts.state ? { state: opts.state } : {}) });
   const updater = new Updater({ docker, store, logger, clock });
   const history = new UpdateHistory(store);
   const composeLocks = new ProjectLocks();

@@ -65,7 +65,7 @@ describe('webhook jobs over several hosts', () => {
     release();
     await done;
     await again.done;
-    const finished = fanout.get(job.id)!;
+    const finished = (await fanout.get(job.id))!;
     expect(finished.status).toBe('done');
     expect(finished.results.map((r) => `${r.host}/${r.name}:${r.result}`).sort()).toEqual(['one/web:updated', 'one/web:updated', 'two/web2:updated', 'two/web2:updated']);
     expect(updated.sort()).toEqual(['one/web', 'one/web', 'two/web2', 'two/web2']);
@@ -76,7 +76,7 @@ describe('webhook jobs over several hosts', () => {
     release();
     const { job, done } = await fanout.trigger(app, meta, { host: 'two' });
     await done;
-    expect(fanout.get(job.id)).toMatchObject({ status: 'done', hosts: [{ host: 'two', status: 'done' }], offlineHosts: [] });
+    expect(await fanout.get(job.id)).toMatchObject({ status: 'done', hosts: [{ host: 'two', status: 'done' }], offlineHosts: [] });
     expect(updated).toEqual(['two/web2']);
     await expect(fanout.trigger(app, meta, { host: 'off' })).rejects.toMatchObject({ code: 50005, message: 'host off is offline: its agent is not connected' });
     await expect(fanout.trigger(app, meta, { host: 'nobody' })).rejects.toMatchObject({ code: 40400 });

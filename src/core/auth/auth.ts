@@ -1,3 +1,4 @@
+import { LocalAtomicStore, type AtomicStore } from '../atomic-store.js';
 import type { Clock, Logger, Store } from '../ports.js';
 import { AuditLog } from './audit.js';
 import { AdminAccount } from './credentials.js';
@@ -14,6 +15,12 @@ import { TooManyAttemptsError } from './errors.js';
 export interface AuthOptions {
   settings: AuthSettings;
   store: Store;
+  /**
+   * Where the state that must be strongly consistent lives (2FA records, single-use tickets and
+   * challenges, webhook replay, revocations, attempt counts, the first-run secrets). Default: the
+   * store behind a per-process lock (Node); Workers pass a Durable Object.
+   */
+  state?: AtomicStore;
   logger: Logger;
   clock: Clock;
 }
@@ -32,6 +39,7 @@ export interface AuthReady {
 export class Auth {
   readonly settings: AuthSettings;
   readonly store: Store;
+  readonly state: AtomicStore;
   readonly logger: Logger;
   readonly clock: Clock;
   readonly audit: AuditLog;
@@ -48,15 +56,16 @@ export class Auth {
   constructor(opts: AuthOptions) {
     this.settings = opts.settings;
     this.store = opts.store;
+    this.state = opts.state ?? new LocalAtomicStore(opts.store);
     this.logger = opts.logger;
     this.clock = opts.clock;
     this.audit = new AuditLog(opts.store, opts.logger, opts.clock);
-    this.limiter = new FailureLimiter(opts.store, opts.clock, opts.settings.maxFailures, opts.settings.failureWindowMs);
-    this.twofa = new TwoFactorStore(opts.store, opts.settings.twofa.users);
-    this.webauthn = new WebAuthnService(opts.store, opts.clock);
-    this.tickets = new WsTickets(opts.store, opts.clock);
-    this.machineTokens = new MachineTokens(opts.store, opts.clock);
-    this.webhookReplay = new ReplayGuard(opts.store, opts.clock);
+    this.limiter = new FailureLimiter(this.state, opts.clock, opts.settings.maxFailures, opts.settings.failureWindowMs);
+    this.twofa = new TwoFactorStore(this.state, opts.settings.twofa.users);
+    this.webauthn = new WebAuthnService(this.state, opts.clock);
+    this.tickets = new WsTickets(this.state, opts.clock);
+    this.machineTokens = new MachineTokens(this.state, opts.clock);
+    this.webhookReplay = new ReplayGuard(this.state, opts.clock);
   }
 
   ready(): Promise<AuthReady> {
@@ -70,11 +79,11 @@ export class Auth {
   private async init(): Promise<AuthReady> {
     const { username, password, passwordIterations, jwtSecret } = this.settings;
     const [account, key] = await Promise.all([
-      AdminAccount.open({ username, password, iterations: passwordIterations, store: this.store, logger: this.logger }),
-      loadSigningKey(jwtSecret, this.store),
+      AdminAccount.open({ username, password, iterations: passwordIterations, state: this.state, clock: this.clock, logger: this.logger }),
+      loadSigningKey(jwtSecret, this.state, this.clock),
     ]);
     if (account.source === 'generated') await this.audit.record({ event: 'password.generated', user: username });
-    return { account, tokens: new TokenService(key, this.store, this.clock) };
+    return { account, tokens: new TokenService(key, this.state, this.clock) };
   }
 
   /**
@@ -101,17 +110,6 @@ export class Auth {
 
   /** Removes expired revocations, tickets and challenges from the store. */
   async sweep(): Promise<number> {
-    const now = this.clock.now();
-    let removed = 0;
-    for (const base of ['auth:revoked', 'auth:ws-ticket', 'auth:webauthn:challenge', 'webhook:seen']) {
-      for (const key of await this.store.getKeys(base)) {
-        const value = await this.store.getItem<{ exp?: unknown }>(key);
-        if (!value || typeof value.exp !== 'number' || value.exp <= now) {
-          await this.store.removeItem(key);
-          removed++;
-        }
-      }
-    }
-    return removed;
+    return this.state.sweep(['auth:revoked', 'auth:ws-ticket', 'auth:webauthn:challenge', 'webhook:seen'], this.clock.now());
   }
 }

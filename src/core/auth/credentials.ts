@@ -1,4 +1,5 @@
-import type { Logger, Store } from '../ports.js';
+import type { AtomicStore } from '../atomic-store.js';
+import type { Clock, Logger } from '../ports.js';
 import { hmac, randomBytes, timingSafeEqual } from './encoding.js';
 import { generatePassword, hashPassword, isPasswordHash, verifyPassword, type PasswordHash } from './password.js';
 
@@ -21,7 +22,7 @@ export class AdminAccount {
     readonly source: PasswordSource,
   ) {}
 
-  static async open(opts: { username: string; password: string; iterations: number; store: Store; logger: Logger }): Promise<AdminAccount> {
+  static async open(opts: { username: string; password: string; iterations: number; state: AtomicStore; clock: Clock; logger: Logger }): Promise<AdminAccount> {
     const nameKey = randomBytes(32);
     if (opts.password !== '') {
       if (opts.password.length < 12) {
@@ -29,15 +30,18 @@ export class AdminAccount {
       }
       return new AdminAccount(opts.username, await hashPassword(opts.password, opts.iterations), nameKey, 'config');
     }
-    const stored = await opts.store.getItem<unknown>(GENERATED_PASSWORD_KEY);
+    const stored = await opts.state.get<unknown>(GENERATED_PASSWORD_KEY);
     if (isPasswordHash(stored)) return new AdminAccount(opts.username, stored, nameKey, 'stored');
 
     const password = generatePassword();
     const hash = await hashPassword(password, opts.iterations);
-    await opts.store.setItem(GENERATED_PASSWORD_KEY, hash);
-    // Another instance starting at the same moment may have won the write: use what is stored.
-    const winner = await opts.store.getItem<unknown>(GENERATED_PASSWORD_KEY);
-    if (isPasswordHash(winner) && winner.hash !== hash.hash) return new AdminAccount(opts.username, winner, nameKey, 'stored');
+    // Another instance starting at the same moment may win the write: then use what it stored.
+    const written = stored === null ? await opts.state.putIfAbsent(GENERATED_PASSWORD_KEY, hash, opts.clock.now()) : await opts.state.compareAndSet(GENERATED_PASSWORD_KEY, stored, hash);
+    if (!written) {
+      const winner = await opts.state.get<unknown>(GENERATED_PASSWORD_KEY);
+      if (!isPasswordHash(winner)) throw new Error('the store did not keep the generated password hash');
+      return new AdminAccount(opts.username, winner, nameKey, 'stored');
+    }
     opts.logger.warn(
       { component: 'auth', action: 'password-generated', user: opts.username },
       `=== GENERATED PASSWORD (shown only this once) === No USER_PASSWORD is set, so a password was generated for user "${opts.username}": ${password} — sign in and set USER_PASSWORD, or keep this one (only its hash is stored).`,

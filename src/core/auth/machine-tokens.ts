@@ -1,6 +1,7 @@
 import { AppError, ErrorCode } from '../errors.js';
 import { KeyedLock } from '../keyed-lock.js';
-import type { Clock, Store } from '../ports.js';
+import type { AtomicStore } from '../atomic-store.js';
+import type { Clock } from '../ports.js';
 import { randomBytes, sha256, timingSafeEqual, toBase64Url, toHex } from './encoding.js';
 
 /** What a machine token may trigger: image references / repositories, and container names. */
@@ -32,16 +33,17 @@ const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
  * hash keyed by that hash (so a lookup is one store read), accepted only by the webhook routes.
  */
 export class MachineTokens {
+  /** Serialises creates in this process, so a name stays unique (a Worker's isolates may each create one). */
   private readonly lock = new KeyedLock();
 
   constructor(
-    private readonly store: Store,
+    private readonly state: AtomicStore,
     private readonly clock: Clock,
   ) {}
 
   private async all(): Promise<StoredMachineToken[]> {
-    const keys = await this.store.getKeys(KEY.slice(0, -1));
-    const items = await Promise.all(keys.map((k) => this.store.getItem<StoredMachineToken>(k)));
+    const keys = await this.state.keys(KEY.slice(0, -1));
+    const items = await Promise.all(keys.map((k) => this.state.get<StoredMachineToken>(k)));
     return items.filter((t): t is StoredMachineToken => t !== null && typeof t === 'object' && typeof t.hash === 'string');
   }
 
@@ -53,7 +55,7 @@ export class MachineTokens {
       const token = MACHINE_TOKEN_PREFIX + toBase64Url(randomBytes(32));
       const hash = toHex(await sha256(token));
       const info: MachineTokenInfo = { name, scope: cleanScope(scope), createdAt: new Date(this.clock.now()).toISOString(), lastUsedAt: null };
-      await this.store.setItem(KEY + hash.slice(0, 40), { ...info, hash } satisfies StoredMachineToken);
+      await this.state.set(KEY + hash.slice(0, 40), { ...info, hash } satisfies StoredMachineToken);
       return { ...info, token };
     });
   }
@@ -64,12 +66,12 @@ export class MachineTokens {
 
   /** Revokes by name; false when there was none. */
   async revoke(name: string): Promise<boolean> {
-    const keys = await this.store.getKeys(KEY.slice(0, -1));
+    const keys = await this.state.keys(KEY.slice(0, -1));
     let found = false;
     for (const k of keys) {
-      const t = await this.store.getItem<StoredMachineToken>(k);
+      const t = await this.state.get<StoredMachineToken>(k);
       if (t?.name === name) {
-        await this.store.removeItem(k);
+        await this.state.remove(k);
         found = true;
       }
     }
@@ -81,12 +83,15 @@ export class MachineTokens {
     if (!token.startsWith(MACHINE_TOKEN_PREFIX) || token.length > 100) return null;
     const hash = toHex(await sha256(token));
     const key = KEY + hash.slice(0, 40);
-    const stored = await this.store.getItem<StoredMachineToken>(key);
+    const stored = await this.state.get<StoredMachineToken>(key);
     if (!stored || !timingSafeEqual(new TextEncoder().encode(stored.hash), new TextEncoder().encode(hash))) return null;
     const now = this.clock.now();
     // lastUsed at minute precision: a busy CI does not turn every call into a store write.
     if (!stored.lastUsedAt || now - Date.parse(stored.lastUsedAt) > 60_000) {
-      await this.store.setItem(key, { ...stored, lastUsedAt: new Date(now).toISOString() });
+      // Compare-and-set: a token revoked meanwhile is not written back (and is refused).
+      if (!(await this.state.compareAndSet(key, stored, { ...stored, lastUsedAt: new Date(now).toISOString() }))) {
+        if ((await this.state.get(key)) === null) return null;
+      }
     }
     const { hash: _hash, ...info } = stored;
     return info;

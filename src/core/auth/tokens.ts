@@ -1,5 +1,6 @@
 import { errors, jwtVerify, SignJWT } from 'jose';
-import type { Clock, Store } from '../ports.js';
+import type { AtomicStore } from '../atomic-store.js';
+import type { Clock } from '../ports.js';
 import { fromBase64, keyOf, randomBytes, randomId, toBase64Url, utf8 } from './encoding.js';
 
 /** temp: password only, accepted by /api/v1/2fa/* alone (design §6.4). full: every API. */
@@ -39,13 +40,15 @@ const VALID_AFTER = 'auth:valid-after:';
  * The HS256 key: auth.jwtSecret when set, else 32 random bytes generated at first start and
  * kept in the store (so tokens survive restarts and are shared by instances on one store).
  */
-export async function loadSigningKey(configured: string, store: Store): Promise<Uint8Array<ArrayBuffer>> {
+export async function loadSigningKey(configured: string, state: AtomicStore, clock: Clock): Promise<Uint8Array<ArrayBuffer>> {
   if (configured !== '') return utf8(configured);
-  const stored = await store.getItem<string>(JWT_SECRET_KEY);
+  const stored = await state.get<string>(JWT_SECRET_KEY);
   const existing = typeof stored === 'string' ? fromBase64(stored) : null;
   if (existing && existing.length >= 32) return existing;
-  await store.setItem(JWT_SECRET_KEY, toBase64Url(randomBytes(32)));
-  const winner = fromBase64((await store.getItem<string>(JWT_SECRET_KEY)) ?? '');
+  // Instances starting at the same moment: the first key written wins and every one uses it.
+  const mine = toBase64Url(randomBytes(32));
+  const written = stored === null ? await state.putIfAbsent(JWT_SECRET_KEY, mine, clock.now()) : await state.compareAndSet(JWT_SECRET_KEY, stored, mine);
+  const winner = fromBase64(written ? mine : ((await state.get<string>(JWT_SECRET_KEY)) ?? ''));
   if (!winner || winner.length < 32) throw new Error('the store did not keep the token signing key');
   return winner;
 }
@@ -54,7 +57,7 @@ export async function loadSigningKey(configured: string, store: Store): Promise<
 export class TokenService {
   constructor(
     private readonly key: Uint8Array<ArrayBuffer>,
-    private readonly store: Store,
+    private readonly state: AtomicStore,
     private readonly clock: Clock,
   ) {}
 
@@ -102,18 +105,18 @@ export class TokenService {
 
   /** Throws when the token was logged out, or issued before the user's last "revoke all". */
   async assertNotRevoked(s: Pick<Session, 'user' | 'jti' | 'issuedAtMs'>): Promise<void> {
-    if ((await this.store.getItem(REVOKED + (await keyOf(s.jti)))) !== null) throw new TokenError('revoked');
-    const after = await this.store.getItem<number>(VALID_AFTER + (await keyOf(s.user)));
+    if ((await this.state.get(REVOKED + (await keyOf(s.jti)))) !== null) throw new TokenError('revoked');
+    const after = await this.state.get<number>(VALID_AFTER + (await keyOf(s.user)));
     if (typeof after === 'number' && s.issuedAtMs <= after) throw new TokenError('revoked (all before)');
   }
 
   /** Revokes one token until it would have expired anyway. */
   async revoke(s: Pick<Session, 'jti' | 'expiresAtMs'>): Promise<void> {
-    await this.store.setItem(REVOKED + (await keyOf(s.jti)), { exp: s.expiresAtMs });
+    await this.state.set(REVOKED + (await keyOf(s.jti)), { exp: s.expiresAtMs });
   }
 
   /** Revokes every token the user holds now: only tokens issued later are accepted. */
   async revokeAll(user: string): Promise<void> {
-    await this.store.setItem(VALID_AFTER + (await keyOf(user)), this.clock.now());
+    await this.state.set(VALID_AFTER + (await keyOf(user)), this.clock.now());
   }
 }

@@ -1,7 +1,6 @@
 import type { Config } from '../config/schema.js';
-import type { Store } from '../ports.js';
+import { updateAtomically, type AtomicStore } from '../atomic-store.js';
 import { fromBase64, keyOf, toBase64Url, toHex, sha256 } from './encoding.js';
-import { KeyedLock } from '../keyed-lock.js';
 
 export type TwoFactorMethod = 'otp' | 'webauthn';
 
@@ -78,10 +77,8 @@ async function fingerprint(u: ConfigUser): Promise<string> {
  * (counters and used codes must be written somewhere; a Worker cannot write the config file).
  */
 export class TwoFactorStore {
-  private readonly lock = new KeyedLock();
-
   constructor(
-    private readonly store: Store,
+    private readonly state: AtomicStore,
     private readonly configUsers: Config['twofa']['users'],
   ) {}
 
@@ -91,17 +88,22 @@ export class TwoFactorStore {
 
   async get(user: string): Promise<TwoFactorRecord> {
     const key = await this.key(user);
-    return this.lock.run(key, () => this.load(user, key));
+    const { record, imported } = await this.load(user, await this.state.get<TwoFactorRecord>(key));
+    // The first read after a config entry appeared writes the import.
+    return imported ? this.update(user, (r) => r) : record;
   }
 
-  /** Changes a user's record under a lock; `change` returns the value to hand back. */
+  /**
+   * Changes a user's record atomically; `change` returns the value to hand back. When another
+   * request changed the record meanwhile, `change` runs again on the new record, so it must
+   * have no effect besides the record (a used TOTP step or recovery code is then seen as used).
+   */
   async update<T>(user: string, change: (r: TwoFactorRecord) => T | Promise<T>): Promise<T> {
     const key = await this.key(user);
-    return this.lock.run(key, async () => {
-      const record = await this.load(user, key);
+    return updateAtomically<TwoFactorRecord, T>(this.state, key, async (stored) => {
+      const { record } = await this.load(user, stored);
       const result = await change(record);
-      await this.store.setItem(key, record);
-      return result;
+      return { next: record, result };
     });
   }
 
@@ -117,19 +119,19 @@ export class TwoFactorStore {
     });
   }
 
-  private async load(user: string, key: string): Promise<TwoFactorRecord> {
-    const stored = await this.store.getItem<TwoFactorRecord>(key);
-    const record: TwoFactorRecord = { credentials: [], recoveryHashes: [], ...(stored ?? {}) };
+  /** The stored record with the config entry imported (once); `imported` when that changed it. */
+  private async load(user: string, stored: TwoFactorRecord | null): Promise<{ record: TwoFactorRecord; imported: boolean }> {
+    // A copy: `stored` stays what was read, for the compare-and-set.
+    const record: TwoFactorRecord = JSON.parse(JSON.stringify({ credentials: [], recoveryHashes: [], ...(stored ?? {}) })) as TwoFactorRecord;
     const cfg = Object.hasOwn(this.configUsers, user) ? this.configUsers[user] : undefined;
-    if (!cfg?.isSetup) return record;
+    if (!cfg?.isSetup) return { record, imported: false };
     const fp = await fingerprint(cfg);
-    if (record.importedConfig === fp || record.ignoredConfig === fp) return record;
+    if (record.importedConfig === fp || record.ignoredConfig === fp) return { record, imported: false };
     if (cfg.otpSecret) record.otpSecret = cfg.otpSecret.replace(/\s+/g, '').toUpperCase();
     for (const c of cfg.webauthnCredentials.map(parseConfigCredential)) {
       if (c && !record.credentials.some((x) => x.id === c.id && x.rpID === c.rpID)) record.credentials.push(c);
     }
     record.importedConfig = fp;
-    await this.store.setItem(key, record);
-    return record;
+    return { record, imported: true };
   }
 }

@@ -8,9 +8,9 @@ import {
   type PublicKeyCredentialRequestOptionsJSON,
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
-import type { Clock, Store } from '../ports.js';
+import type { AtomicStore } from '../atomic-store.js';
+import type { Clock } from '../ports.js';
 import { fromBase64, keyOf, sha256, toBase64Url, utf8 } from './encoding.js';
-import { KeyedLock } from '../keyed-lock.js';
 import type { StoredCredential } from './twofa-store.js';
 
 export const RP_NAME = 'Watch Docker';
@@ -66,10 +66,8 @@ interface Challenge {
 
 /** WebAuthn ceremonies (@simplewebauthn/server) with single-use, short-lived challenges in the store. */
 export class WebAuthnService {
-  private readonly lock = new KeyedLock();
-
   constructor(
-    private readonly store: Store,
+    private readonly state: AtomicStore,
     private readonly clock: Clock,
   ) {}
 
@@ -78,17 +76,13 @@ export class WebAuthnService {
   }
 
   private async remember(user: string, purpose: CeremonyPurpose, c: Omit<Challenge, 'exp'>): Promise<void> {
-    await this.store.setItem(await this.challengeKey(user, purpose), { ...c, exp: this.clock.now() + CHALLENGE_TTL_MS } satisfies Challenge);
+    await this.state.set(await this.challengeKey(user, purpose), { ...c, exp: this.clock.now() + CHALLENGE_TTL_MS } satisfies Challenge);
   }
 
   /** Takes the pending challenge: gone after this call whatever the outcome; null when none or expired. */
   async takeChallenge(user: string, purpose: CeremonyPurpose): Promise<Challenge | null> {
     const key = await this.challengeKey(user, purpose);
-    const found = await this.lock.run(key, async () => {
-      const value = await this.store.getItem<Challenge>(key);
-      if (value) await this.store.removeItem(key);
-      return value;
-    });
+    const found = await this.state.take<Challenge>(key);
     return found && found.exp > this.clock.now() ? found : null;
   }
 

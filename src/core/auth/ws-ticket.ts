@@ -1,6 +1,6 @@
-import type { Clock, Store } from '../ports.js';
+import type { AtomicStore } from '../atomic-store.js';
+import type { Clock } from '../ports.js';
 import { keyOf, randomId } from './encoding.js';
-import { KeyedLock } from '../keyed-lock.js';
 import type { Session } from './tokens.js';
 
 export const WS_TICKET_TTL_MS = 30_000;
@@ -20,10 +20,8 @@ export interface StoredTicket {
  * it; only its hash is stored.
  */
 export class WsTickets {
-  private readonly lock = new KeyedLock();
-
   constructor(
-    private readonly store: Store,
+    private readonly state: AtomicStore,
     private readonly clock: Clock,
   ) {}
 
@@ -31,7 +29,7 @@ export class WsTickets {
     const ticket = randomId(32);
     const exp = this.clock.now() + WS_TICKET_TTL_MS;
     const value: StoredTicket = { user: session.user, jti: session.jti, issuedAtMs: session.issuedAtMs, twoFAVerified: session.twoFAVerified, exp };
-    await this.store.setItem(PREFIX + (await keyOf(ticket)), value);
+    await this.state.set(PREFIX + (await keyOf(ticket)), value);
     return { ticket, expiresAt: new Date(exp).toISOString() };
   }
 
@@ -39,11 +37,7 @@ export class WsTickets {
   async consume(ticket: string): Promise<StoredTicket | null> {
     if (!/^[A-Za-z0-9_-]{20,100}$/.test(ticket)) return null;
     const key = PREFIX + (await keyOf(ticket));
-    const found = await this.lock.run(key, async () => {
-      const value = await this.store.getItem<StoredTicket>(key);
-      if (value) await this.store.removeItem(key);
-      return value;
-    });
+    const found = await this.state.take<StoredTicket>(key);
     return found && found.exp > this.clock.now() ? found : null;
   }
 }

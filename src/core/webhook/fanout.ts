@@ -1,6 +1,8 @@
 import { AppError, ErrorCode, describeError } from '../errors.js';
 import type { Clock, Logger } from '../ports.js';
 import type { HistoryEntry } from '../update-history.js';
+import { randomBytes, toHex } from '../auth/encoding.js';
+import { MemoryJobStore, type JobStore } from './job-store.js';
 import type { WebhookJob, WebhookJobRunner, WebhookJobs, WebhookJobStatus } from './jobs.js';
 import type { ImagePattern } from './targets.js';
 
@@ -37,10 +39,13 @@ export interface FanoutDeps {
   jobsFor: (host: string) => WebhookJobs;
   clock: Clock;
   logger: Logger;
+  /** Where the fan-out jobs are kept for lookups from any isolate; default: the last `keep` (200) in memory. */
+  store?: JobStore<FanoutRecord>;
   keep?: number;
 }
 
-interface Record {
+/** A fan-out job as it is kept: which host job each host's part is. */
+export interface FanoutRecord {
   id: string;
   by: string;
   source: string;
@@ -57,12 +62,14 @@ interface Record {
  * one-host WebhookJobs does (policy, compose refusal, coalescing of pushes that land mid-update).
  */
 export class FanoutWebhookJobs implements WebhookJobRunner {
-  private readonly records = new Map<string, Record>();
-  /** "<host>/<host job id>" -> the fan-out job it belongs to. */
+  private readonly store: JobStore<FanoutRecord>;
+  /** "<host>/<host job id>" -> the fan-out job it belongs to (this isolate's jobs: a trigger joins them). */
   private readonly byHostJob = new Map<string, string>();
   private seq = 0;
 
-  constructor(private readonly deps: FanoutDeps) {}
+  constructor(private readonly deps: FanoutDeps) {
+    this.store = deps.store ?? new MemoryJobStore<FanoutRecord>(deps.keep);
+  }
 
   async trigger(target: { images: ImagePattern[]; containers: string[] }, meta: { by: string; source: string }, opts: { host?: string } = {}): Promise<{ job: FanoutJob; coalesced: boolean; done: Promise<void> }> {
     const all = await this.deps.hosts();
@@ -90,32 +97,35 @@ export class FanoutWebhookJobs implements WebhookJobRunner {
     const done = Promise.all(parts.map((p) => ('done' in p ? p.done : undefined))).then(() => undefined);
     // Every part joined a job of the same earlier fan-out job: this trigger is merged into it.
     const joined = parts.map((p) => ('job' in p && p.coalesced ? this.byHostJob.get(`${p.host}/${p.job.id}`) : undefined));
-    const earlier = joined[0] ? this.records.get(joined[0]) : undefined;
+    const earlier = joined[0] ? await this.store.get(joined[0]) : null;
     if (earlier && joined.every((j) => j === earlier.id)) {
       earlier.triggers++;
-      return { job: this.view(earlier), coalesced: true, done };
+      await this.store.save(earlier);
+      return { job: await this.view(earlier), coalesced: true, done };
     }
     const now = this.deps.clock.now();
-    const rec: Record = {
-      id: `wh-${now.toString(36)}-${(++this.seq).toString(36)}`,
+    const rec: FanoutRecord = {
+      // Random part: on Workers several isolates create jobs, each with its own counter.
+      id: `wh-${now.toString(36)}-${(++this.seq).toString(36)}${toHex(randomBytes(3))}`,
       by: meta.by, source: meta.source, createdAt: new Date(now).toISOString(), triggers: 1,
       parts: parts.map((p) => ('job' in p ? { host: p.host, jobId: p.job.id } : { host: p.host, jobId: null, error: p.error })),
       offline,
     };
     for (const p of rec.parts) if (p.jobId) this.byHostJob.set(`${p.host}/${p.jobId}`, rec.id);
-    this.records.set(rec.id, rec);
-    this.trim();
-    return { job: this.view(rec), coalesced: false, done };
+    this.trimIndex();
+    await this.store.save(rec);
+    return { job: await this.view(rec), coalesced: false, done };
   }
 
-  get(id: string): FanoutJob | undefined {
-    const rec = this.records.get(id);
+  async get(id: string): Promise<FanoutJob | undefined> {
+    const rec = await this.store.get(id);
     return rec ? this.view(rec) : undefined;
   }
 
-  private view(rec: Record): FanoutJob {
-    const hosts: HostJobPart[] = rec.parts.map((p) => {
-      const j = p.jobId ? this.deps.jobsFor(p.host).get(p.jobId) : undefined;
+  private async view(rec: FanoutRecord): Promise<FanoutJob> {
+    const found = await Promise.all(rec.parts.map((p) => (p.jobId ? this.deps.jobsFor(p.host).get(p.jobId) : Promise.resolve(undefined))));
+    const hosts: HostJobPart[] = rec.parts.map((p, i) => {
+      const j = found[i];
       return {
         host: p.host, jobId: p.jobId, status: j?.status ?? 'done',
         matched: j?.matched ?? [], skipped: j?.skipped ?? [], results: j?.results ?? [],
@@ -123,7 +133,7 @@ export class FanoutWebhookJobs implements WebhookJobRunner {
       };
     });
     const status: WebhookJobStatus = hosts.every((h) => h.status === 'done') ? 'done' : hosts.some((h) => h.status !== 'queued') ? 'running' : 'queued';
-    const jobs = rec.parts.map((p) => (p.jobId ? this.deps.jobsFor(p.host).get(p.jobId) : undefined)).filter((j): j is WebhookJob => j !== undefined);
+    const jobs = found.filter((j): j is WebhookJob => j !== undefined);
     const started = jobs.map((j) => j.startedAt).filter((t): t is string => t !== undefined).sort();
     const finished = jobs.map((j) => j.finishedAt).filter((t): t is string => t !== undefined).sort();
     return {
@@ -138,12 +148,12 @@ export class FanoutWebhookJobs implements WebhookJobRunner {
     };
   }
 
-  private trim(): void {
-    const keep = this.deps.keep ?? 200;
-    for (const [id, rec] of this.records) {
-      if (this.records.size <= keep) break;
-      this.records.delete(id);
-      for (const p of rec.parts) if (p.jobId) this.byHostJob.delete(`${p.host}/${p.jobId}`);
+  /** The coalescing index keeps the newest host jobs only. */
+  private trimIndex(): void {
+    const keep = (this.deps.keep ?? 200) * 4;
+    for (const key of this.byHostJob.keys()) {
+      if (this.byHostJob.size <= keep) break;
+      this.byHostJob.delete(key);
     }
   }
 }

@@ -1,3 +1,4 @@
+import { randomBytes, toHex } from '../auth/encoding.js';
 import type { LoadedConfig } from '../config/load.js';
 import { AppError, ErrorCode, describeError } from '../errors.js';
 import { tryParseImageRef, type ImageRef } from '../image-ref.js';
@@ -7,6 +8,7 @@ import type { Clock, Logger } from '../ports.js';
 import type { HistoryEntry } from '../update-history.js';
 import { composeRefusal } from '../update-service.js';
 import { patternMatches, type ImagePattern } from './targets.js';
+import { MemoryJobStore, type JobStore } from './job-store.js';
 
 export type WebhookJobStatus = 'queued' | 'running' | 'done';
 
@@ -35,6 +37,8 @@ export interface WebhookJobsDeps {
   config: Pick<LoadedConfig, 'policy' | 'update'>;
   clock: Clock;
   logger: Logger;
+  /** Where jobs are kept for lookups; default: the last `keep` (200) in memory. */
+  store?: JobStore;
   keep?: number;
 }
 
@@ -42,7 +46,7 @@ export interface WebhookJobsDeps {
 export interface WebhookJobRunner {
   /** `opts.host`: the host the request named (split deployment); one host ignores it. `done` settles when the job has finished. */
   trigger(target: { images: ImagePattern[]; containers: string[] }, meta: { by: string; source: string }, opts?: { host?: string }): Promise<{ job: WebhookJob; coalesced: boolean; done?: Promise<void> }>;
-  get(id: string): WebhookJob | undefined;
+  get(id: string): Promise<WebhookJob | undefined>;
 }
 
 interface Active {
@@ -58,20 +62,28 @@ interface Active {
  * them after the current one, so a push that lands mid-update is not lost.
  */
 export class WebhookJobs implements WebhookJobRunner {
-  private readonly jobs = new Map<string, WebhookJob>();
+  private readonly store: JobStore;
   private readonly active = new Map<string, Active>();
   private seq = 0;
 
-  constructor(private readonly deps: WebhookJobsDeps) {}
+  constructor(private readonly deps: WebhookJobsDeps) {
+    this.store = deps.store ?? new MemoryJobStore(deps.keep);
+  }
 
-  get(id: string): WebhookJob | undefined {
-    return this.jobs.get(id);
+  /** A job this process runs, else the one kept in the store. */
+  async get(id: string): Promise<WebhookJob | undefined> {
+    return this.active.get(id)?.job ?? (await this.store.get(id)) ?? undefined;
   }
 
   /** Waits for a job to finish (for tests and the CLI). */
   async settled(id: string): Promise<WebhookJob | undefined> {
     await this.active.get(id)?.done;
-    return this.jobs.get(id);
+    return this.get(id);
+  }
+
+  /** Writes the job's current state; a store that fails is logged, the job goes on. */
+  private async save(job: WebhookJob): Promise<void> {
+    await this.store.save(job).catch((err: unknown) => this.deps.logger.warn({ component: 'webhook', job: job.id, err }, 'could not save the webhook job'));
   }
 
   /** Matches containers and starts (or joins) a job; the job's id is known at once. */
@@ -98,24 +110,27 @@ export class WebhookJobs implements WebhookJobRunner {
           a.pending.add(c.name);
         }
         a.job.triggers++;
+        await this.save(a.job);
         return { job: a.job, coalesced: true, done: a.done };
       }
     }
     const now = this.deps.clock.now();
     const job: WebhookJob = {
-      id: `wh-${now.toString(36)}-${(++this.seq).toString(36)}`,
+      // Random part: on Workers several isolates create jobs, each with its own counter.
+      id: `wh-${now.toString(36)}-${(++this.seq).toString(36)}${toHex(randomBytes(3))}`,
       status: 'queued', by: meta.by, source: meta.source, createdAt: new Date(now).toISOString(), triggers: 1,
       matched: matched.map((c) => ({ name: c.name, image: c.image })), skipped, results: [],
     };
-    this.jobs.set(job.id, job);
-    this.trim();
     if (matched.length === 0) {
       job.status = 'done';
       job.finishedAt = job.createdAt;
+      await this.save(job);
       return { job, coalesced: false };
     }
     const active: Active = { job, pending: new Set(names), done: Promise.resolve() };
+    // Active before the first await: a trigger arriving meanwhile joins this job.
     this.active.set(job.id, active);
+    await this.save(job);
     active.done = this.run(active).finally(() => this.active.delete(job.id));
     return { job, coalesced: false, done: active.done };
   }
@@ -126,6 +141,7 @@ export class WebhookJobs implements WebhookJobRunner {
     await Promise.resolve();
     job.status = 'running';
     job.startedAt = new Date(this.deps.clock.now()).toISOString();
+    await this.save(job);
     while (a.pending.size > 0) {
       const pass = [...a.pending];
       a.pending.clear();
@@ -139,19 +155,13 @@ export class WebhookJobs implements WebhookJobRunner {
             const reason = err instanceof AppError && err.code === ErrorCode.Conflict ? `${describeError(err)}; left to that job` : describeError(err);
             job.skipped.push({ name, reason });
           }
+          await this.save(job);
         }),
       );
     }
     job.status = 'done';
     job.finishedAt = new Date(this.deps.clock.now()).toISOString();
+    await this.save(job);
     log.info({ action: 'webhook-job', by: job.by, results: job.results.map((r) => `${r.name}:${r.result}`), skipped: job.skipped.length }, 'webhook job done');
-  }
-
-  private trim(): void {
-    const keep = this.deps.keep ?? 200;
-    for (const id of this.jobs.keys()) {
-      if (this.jobs.size <= keep) break;
-      if (!this.active.has(id)) this.jobs.delete(id);
-    }
   }
 }

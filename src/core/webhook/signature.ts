@@ -1,6 +1,6 @@
 import { hmac, keyOf, timingSafeEqual, toHex, utf8 } from '../auth/encoding.js';
-import { KeyedLock } from '../keyed-lock.js';
-import type { Clock, Store } from '../ports.js';
+import type { AtomicStore } from '../atomic-store.js';
+import type { Clock } from '../ports.js';
 
 /** The hex HMAC-SHA256 of `data` under the shared secret. */
 export async function hmacHex(secret: string, data: string): Promise<string> {
@@ -48,21 +48,14 @@ const SEEN = 'webhook:seen:';
 
 /** Remembers used signatures (and GitHub delivery ids) until they expire: each is accepted once. */
 export class ReplayGuard {
-  private readonly lock = new KeyedLock();
-
   constructor(
-    private readonly store: Store,
+    private readonly state: AtomicStore,
     private readonly clock: Clock,
   ) {}
 
   /** True the first time a key is claimed (before it expires); false for a replay. */
   async claim(replayKey: string, expiresAtMs: number): Promise<boolean> {
     const key = SEEN + (await keyOf(replayKey));
-    return this.lock.run(key, async () => {
-      const seen = await this.store.getItem<{ exp?: unknown }>(key);
-      if (seen && typeof seen.exp === 'number' && seen.exp > this.clock.now()) return false;
-      await this.store.setItem(key, { exp: expiresAtMs });
-      return true;
-    });
+    return this.state.putIfAbsent(key, { exp: expiresAtMs }, this.clock.now());
   }
 }
