@@ -300,6 +300,8 @@ describe('web UI: containers, update, images, compose, terminal, settings', () =
     expect(await docker(host, ['image', 'inspect', '--format', '{{.Id}}', `${repoC}:latest`])).toBe(newImage);
     expect(await appContainer()).toBe(first);
     expect(await badge.count()).toBe(1);
+    await expectAccessible(page, 'compose page with an update and an action\'s progress');
+    await shoot(page, 'compose-actions');
     // Update: the service's container is recreated on the new image; the badge goes.
     await page.getByRole('button', { name: `Update ${project}` }).click();
     await progress.filter({ hasText: '✓ update' }).waitFor({ timeout: 60_000 });
