@@ -144,12 +144,12 @@ export function Pager(props: { page: number; pages: number; onPage: (p: number) 
  * The one error box of every page: the message (an ApiError, an Error or plain text), an
  * optional title, details in <pre>, and a retry button. Renders nothing when there is no error.
  */
-export function ErrorBox(props: { err: unknown; onRetry?: () => void; title?: string; testid?: string; pre?: boolean; role?: 'alert' | null }) {
+export function ErrorBox(props: { err: unknown; onRetry?: () => void; title?: string; testid?: string; pre?: boolean; role?: 'alert' | null; id?: string }) {
   const { err, onRetry } = props;
   if (err === null || err === undefined || err === false || err === '') return null;
   const text = typeof err === 'string' ? err : errorText(err);
   return (
-    <div class="error-box" role={props.role === null ? undefined : 'alert'} data-testid={props.testid}>
+    <div class="error-box" role={props.role === null ? undefined : 'alert'} data-testid={props.testid} id={props.id}>
       {props.title && <strong>{props.title}</strong>}
       {props.pre ? <pre class="wrap">{text}</pre> : text}
       {onRetry && (
