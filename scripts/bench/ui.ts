@@ -293,7 +293,7 @@ async function main(): Promise<number> {
   console.log(`info  long tasks on this page since it loaded: ${all.length}, ${withReload} of them within 1 s after a list reload arrived`);
   const load1 = loadavg()[0] ?? 0;
   console.log(`info  machine load average (1 min) at the start and the end: ${load0.toFixed(2)}, ${load1.toFixed(2)} on ${cpus().length} CPUs`);
-  if (Math.max(load0, load1) > 2 * cpus().length) console.log('warn  the machine was overloaded during the run: frame times and long tasks are mostly other work; run again on a quiet machine before reading a FAIL');
+  if (Math.max(load0, load1) > 2 * cpus().length) console.log('warn  the machine was overloaded during the run: frame times and long tasks then measure the machine as much as the page; run again on a quiet machine before reading a FAIL');
   return failed ? 1 : 0;
 }
 
