@@ -50,7 +50,9 @@ describe('web UI: containers, update, images, compose, terminal, settings', () =
     limiter = await startRateLimitProxy(bed().regPlain, RETRY_AFTER);
     rlImage = `${limiter.host}/wdui/${run}-rl:latest`;
     for (const repo of [repoA, repoB, repoC]) {
-      await buildImage(host, `${repo}:latest`);
+      const id = await buildImage(host, `${repo}:latest`);
+      // (repo A's first image loses its tag to the second one below: removed by its ID)
+      if (repo === repoA) oldImages.push(id);
       await pushImage(host, `${repo}:latest`);
     }
     await buildImage(host, rlImage);
