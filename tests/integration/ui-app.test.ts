@@ -7,6 +7,7 @@ import { bed } from '../helpers/bed.js';
 import { launchChromium, type Browser } from '../helpers/browser.js';
 import { docker, dockerQuiet } from '../helpers/docker-cli.js';
 import { buildImage, pushImage } from '../helpers/images.js';
+import { startRateLimitProxy, type RateLimitProxy } from '../helpers/registry-failure.js';
 import { expectAccessible, shoot, startUiServer, type UiServer } from '../helpers/ui.js';
 
 /**
@@ -21,8 +22,12 @@ const run = `wdui-${process.pid}-${Math.random().toString(36).slice(2, 7)}`;
 const selector = `wdui.run=${run}`;
 const repoA = `${bed().regPlain}/wdui/${run}-a`;
 const repoB = `${bed().regPlain}/wdui/${run}-b`;
+/** The compose project's image: a new one is pushed under its tag before "Update". */
+const repoC = `${bed().regPlain}/wdui/${run}-c`;
 const gone = `127.0.0.1:5009/wdui/${run}-gone:latest`;
-const names = { upd: `${run}-upd`, upd2: `${run}-upd2`, ok: `${run}-ok`, skip: `${run}-skip`, err: `${run}-err` };
+const names = { upd: `${run}-upd`, upd2: `${run}-upd2`, ok: `${run}-ok`, skip: `${run}-skip`, err: `${run}-err`, rl: `${run}-rl` };
+/** A registry over its pull quota: the answer carries Retry-After, which the page must show. */
+const RETRY_AFTER = 3600;
 const project = `${run}-stack`.replace(/[^a-z0-9_-]/g, '');
 const PASSWORD = 'ui-app-test-password-1';
 
@@ -31,6 +36,9 @@ describe('web UI: containers, update, images, compose, terminal, settings', () =
   let browser: Browser;
   let page: Page;
   let appPath = '';
+  let limiter: RateLimitProxy;
+  let rlImage = '';
+  const oldImages: string[] = [];
 
   const row = (name: string) => page.locator(`tr[data-name="${name}"]`);
   const nav = (label: string) => page.getByRole('navigation', { name: 'Main navigation' }).getByRole('link', { name: label, exact: true });
@@ -38,10 +46,19 @@ describe('web UI: containers, update, images, compose, terminal, settings', () =
   beforeAll(async () => {
     const runIt = (name: string, image: string, extra: string[] = [], cmd: string[] = []) =>
       docker(host, ['run', '-d', '--network', 'none', '--stop-timeout', '1', '--name', name, '--label', selector, ...extra, image, ...cmd]);
-    for (const repo of [repoA, repoB]) {
-      await buildImage(host, `${repo}:latest`);
+    // A real registry behind a proxy that answers 429 to manifest reads once the image is pushed.
+    limiter = await startRateLimitProxy(bed().regPlain, RETRY_AFTER);
+    rlImage = `${limiter.host}/wdui/${run}-rl:latest`;
+    for (const repo of [repoA, repoB, repoC]) {
+      const id = await buildImage(host, `${repo}:latest`);
+      // (repo A's first image loses its tag to the second one below: removed by its ID)
+      if (repo === repoA) oldImages.push(id);
       await pushImage(host, `${repo}:latest`);
     }
+    await buildImage(host, rlImage);
+    await pushImage(host, rlImage);
+    await runIt(names.rl, rlImage);
+    limiter.limiting = true;
     await buildImage(host, gone);
     await runIt(names.upd, `${repoA}:latest`);
     await runIt(names.upd2, `${repoA}:latest`);
@@ -80,7 +97,8 @@ describe('web UI: containers, update, images, compose, terminal, settings', () =
     await dockerQuiet(host, ['compose', '-p', project, 'down', '--remove-orphans', '-t', '1']);
     const ids = await docker(host, ['ps', '-aq', '--filter', `label=${selector}`]).catch(() => '');
     for (const id of ids.split('\n').filter(Boolean)) await dockerQuiet(host, ['rm', '-f', id]);
-    await dockerQuiet(host, ['rmi', '-f', `${repoA}:latest`, `${repoB}:latest`, gone]);
+    await dockerQuiet(host, ['rmi', '-f', `${repoA}:latest`, `${repoB}:latest`, `${repoC}:latest`, gone, ...(rlImage ? [rlImage] : []), ...oldImages]);
+    await limiter?.close();
     if (appPath) rmSync(appPath, { recursive: true, force: true });
   });
 
@@ -93,9 +111,20 @@ describe('web UI: containers, update, images, compose, terminal, settings', () =
     expect(await row(names.ok).getAttribute('data-status')).toBe('UpToDate');
     expect(await row(names.skip).getAttribute('data-status')).toBe('Skipped');
     expect(await row(names.err).getAttribute('data-status')).toBe('Error');
+    // Each badge as the user reads it, with the reason or message beside it where there is one.
     expect(await row(names.upd).locator('.badge').textContent()).toBe('Update available');
-    expect(await row(names.skip).locator('.why').textContent()).toMatch(/skip/i);
-    expect((await row(names.err).locator('.why').textContent())?.length).toBeGreaterThan(5);
+    expect(await row(names.ok).locator('.badge').textContent()).toBe('Up to date');
+    expect(await row(names.ok).locator('.why').count()).toBe(0);
+    expect(await row(names.skip).locator('.badge').textContent()).toBe('Skipped');
+    expect(await row(names.skip).locator('.why').textContent()).toContain('watchdocker.skip');
+    expect(await row(names.err).locator('.badge').textContent()).toBe('Error');
+    expect(await row(names.err).locator('.why').textContent()).toContain('127.0.0.1:5009');
+    // The registry answered 429 with Retry-After: "Rate limited", and when to try again.
+    expect(limiter.refused).toBeGreaterThan(0);
+    expect(await row(names.rl).getAttribute('data-status')).toBe('Error');
+    expect(await row(names.rl).locator('.badge').textContent()).toBe('Rate limited');
+    expect(await row(names.rl).locator('.why').textContent()).toBe(`rate limited by ${limiter.host}, retry after ${RETRY_AFTER} s`);
+    for (const n of Object.values(names)) expect(await row(n).locator('.sub', { hasText: 'Last checked' }).textContent()).not.toContain('never');
     expect(await row(names.upd).textContent()).toContain(`${repoA}:latest`);
     // Filters: only the one with an update.
     await page.locator(`tr[data-name="${names.upd2}"][data-status="UpdateAvailable"]`).waitFor();
@@ -103,8 +132,10 @@ describe('web UI: containers, update, images, compose, terminal, settings', () =
     expect(await page.locator('tbody tr').count()).toBe(2);
     await page.getByRole('combobox', { name: 'Status' }).selectOption('Error');
     expect(await page.locator('tbody tr').count()).toBe(1);
+    await page.getByRole('combobox', { name: 'Status' }).selectOption('RateLimited');
+    expect(await page.locator('tbody tr').getAttribute('data-name')).toBe(names.rl);
     await page.getByRole('combobox', { name: 'Status' }).selectOption('');
-    expect(await page.locator('tbody tr').count()).toBe(5);
+    expect(await page.locator('tbody tr').count()).toBe(6);
     await expectAccessible(page, 'containers page');
     await shoot(page, 'containers');
   });
@@ -218,7 +249,7 @@ describe('web UI: containers, update, images, compose, terminal, settings', () =
     expect(await problem.textContent()).toContain('bogus_key');
     await expectAccessible(page, 'compose editor');
     await shoot(page, 'compose-editor');
-    await setYaml(`services:\n  app:\n    image: ${bed().baseImage}\n    command: ["sh", "-c", "echo wdui-compose-log; exec sleep 3600"]\n    stop_grace_period: 1s\n    network_mode: none\n    labels:\n      wdui.run: "${run}"\n`);
+    await setYaml(`services:\n  app:\n    image: ${repoC}:latest\n    command: ["sh", "-c", "echo wdui-compose-log; exec sleep 3600"]\n    stop_grace_period: 1s\n    network_mode: none\n    labels:\n      wdui.run: "${run}"\n`);
     await page.getByRole('button', { name: 'Create and start' }).click();
     await page.getByRole('heading', { name: 'Compose projects' }).waitFor();
     await page.locator(`article[data-project="${project}"][data-status="running"]`).waitFor({ timeout: 30_000 });
@@ -235,6 +266,55 @@ describe('web UI: containers, update, images, compose, terminal, settings', () =
     // The project's logs, live from the page.
     await card.getByRole('button', { name: 'Logs' }).click();
     await page.getByLabel(`Logs: ${project}`).filter({ hasText: /app.*\| wdui-compose-log/ }).waitFor();
+    const progress = page.getByLabel(`Progress: ${project}`);
+    const appContainer = () => docker(host, ['ps', '-q', '--no-trunc', '--filter', `label=com.docker.compose.project=${project}`]);
+    const inspect = (id: string, fmt: string) => docker(host, ['inspect', '--format', fmt, id]);
+    // Restart: the progress streams below the project; the same container runs again, started anew.
+    const first = await appContainer();
+    const startedAt = await inspect(first, '{{.State.StartedAt}}');
+    await page.getByRole('button', { name: `Restart ${project}` }).click();
+    await progress.filter({ hasText: '✓ restart' }).waitFor({ timeout: 30_000 });
+    expect(await progress.textContent()).toMatch(new RegExp(`▶ restart\\n(.*\\n)*.*Container ${project}-app-1\\s+Restarting`));
+    await page.getByText(`Restart of ${project}: done.`).waitFor();
+    await page.locator(`article[data-project="${project}"][data-status="running"]`).waitFor();
+    expect(await appContainer()).toBe(first);
+    expect(await inspect(first, '{{.State.StartedAt}}')).not.toBe(startedAt);
+    // A new image under the service's tag, in the registry only (the local tag is dropped, as on
+    // a host that has not pulled yet); a scan then marks the project "update available".
+    const oldImage = await inspect(first, '{{.Image}}');
+    oldImages.push(oldImage);
+    const newImage = await buildImage(host, `${repoC}:latest`);
+    await pushImage(host, `${repoC}:latest`);
+    await docker(host, ['rmi', `${repoC}:latest`]);
+    await nav('Containers').click();
+    await page.getByRole('button', { name: 'Scan now' }).click();
+    await page.getByText(/^Scan finished: \d+ containers checked\.$/).waitFor({ timeout: 30_000 });
+    await nav('Compose').click();
+    const badge = card.locator('header .badge.b-UpdateAvailable');
+    await badge.waitFor();
+    expect(await badge.textContent()).toBe('update available');
+    expect(await card.locator('.services li', { hasText: 'app' }).locator('.badge.b-UpdateAvailable').count()).toBe(1);
+    // Pull: the new image is on the host now; the service still runs the old one (still an update).
+    await page.getByRole('button', { name: `Pull ${project}` }).click();
+    await progress.filter({ hasText: '✓ pull' }).waitFor({ timeout: 60_000 });
+    expect(await progress.textContent()).toMatch(/▶ pull\n(.*\n)*.*\bapp\s+Pull/);
+    await page.getByText(`Pull of ${project}: done.`).waitFor();
+    expect(await docker(host, ['image', 'inspect', '--format', '{{.Id}}', `${repoC}:latest`])).toBe(newImage);
+    expect(await appContainer()).toBe(first);
+    expect(await badge.count()).toBe(1);
+    await expectAccessible(page, 'compose page with an update and an action\'s progress');
+    await shoot(page, 'compose-actions');
+    // Update: the service's container is recreated on the new image; the badge goes.
+    await page.getByRole('button', { name: `Update ${project}` }).click();
+    await progress.filter({ hasText: '✓ update' }).waitFor({ timeout: 60_000 });
+    expect(await progress.textContent()).toMatch(new RegExp(`▶ update\\n(.*\\n)*.*Container ${project}-app-1\\s+Recreated`));
+    await page.getByText(`Update of ${project}: done.`).waitFor();
+    await page.locator(`article[data-project="${project}"][data-status="running"]`).waitFor();
+    const recreated = await appContainer();
+    expect(recreated).not.toBe(first);
+    expect(await inspect(recreated, '{{.Image}}')).toBe(newImage);
+    await badge.waitFor({ state: 'detached' });
+    expect(await card.locator('.badge.b-UpdateAvailable').count()).toBe(0);
     // Stop from the page: the action's progress streams below the project, and the status follows.
     await page.getByRole('button', { name: `Stop ${project}` }).click();
     await page.getByLabel(`Progress: ${project}`).filter({ hasText: '✓ stop' }).waitFor({ timeout: 30_000 });

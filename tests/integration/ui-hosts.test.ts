@@ -124,4 +124,30 @@ describe('web UI on Workers: hosts page, host switcher, containers through an ag
     await page.locator(`tr[data-host="${spare}"]`).waitFor({ state: 'detached' });
     expect(await switcher().locator('option').allTextContents()).toEqual([hostName]);
   });
+
+  it('the switcher follows the host going offline and back on every page, without a visit to Hosts', async () => {
+    await nav('Containers').click();
+    await page.getByRole('heading', { name: 'Containers' }).waitFor();
+    await page.getByRole('searchbox', { name: 'Search name, image or project' }).fill(run);
+    await page.locator(`tr[data-name="${box}"]`).waitFor();
+    await page.evaluate('window.sameDocument = true');
+    const hostsCalls: string[] = [];
+    page.on('request', (r) => void (new URL(r.url()).pathname === '/api/hosts' && hostsCalls.push(r.method())));
+    // The agent goes away: the switcher says so within its poll interval (10 s), here on Containers.
+    if (agent) await stopAgent(agent);
+    agent = null;
+    await switcher().locator('option', { hasText: `${hostName} (offline)` }).waitFor({ state: 'attached', timeout: 30_000 });
+    expect(new URL(page.url()).pathname).toBe('/');
+    expect(hostsCalls.length).toBeGreaterThan(0);
+    expect(hostsCalls.every((m) => m === 'GET')).toBe(true);
+    // Still the chosen host (it is only offline), on the same page, never reloaded.
+    expect(await switcher().inputValue()).toBe(hostName);
+    // Back: the agent reconnects with its key (no join token now) and the switcher follows, on Images.
+    agent = startAgent({ url: worker.url, host: hostName, keyFile: join(dir, 'a.key'), dockerHost });
+    await nav('Images').click();
+    await page.getByRole('heading', { name: 'Images' }).waitFor();
+    await switcher().locator('option', { hasText: new RegExp(`^${hostName}$`) }).waitFor({ state: 'attached', timeout: 30_000 });
+    expect(await switcher().locator('option').allTextContents()).toEqual([hostName]);
+    expect(await page.evaluate('window.sameDocument === true')).toBe(true);
+  });
 });

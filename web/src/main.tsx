@@ -2,7 +2,7 @@ import { useSignal } from '@preact/signals';
 import { render } from 'preact';
 import { useEffect } from 'preact/hooks';
 import { get, token } from './api';
-import { currentHost, hosts, loadServerFeatures, shellEnabled, signOut, switchHost } from './session';
+import { currentHost, hosts, loadServerFeatures, shellEnabled, signOut, switchHost, watchHosts } from './session';
 import { lang, t, type Key } from './i18n';
 import { Prefs } from './prefs';
 import { live, startLive, stopLive } from './live';
@@ -55,7 +55,11 @@ function Shell() {
   useEffect(() => {
     void loadServerFeatures();
     startLive();
-    return () => stopLive();
+    const unwatch = watchHosts();
+    return () => {
+      unwatch();
+      stopLive();
+    };
   }, []);
   const here = section(path.value);
   return (

@@ -34,6 +34,30 @@ export async function loadHosts(): Promise<void> {
   }
 }
 
+/** How often the shell re-reads the host list (split deployment only). */
+export const HOSTS_POLL_MS = 10_000;
+
+/**
+ * Keeps the host switcher's online states fresh on every page: re-reads GET /api/hosts every
+ * HOSTS_POLL_MS while the tab is visible, and at once when the tab or window comes back. Only
+ * in the split deployment (a single-host server answers 404 and is not asked again). Returns
+ * the function that stops it.
+ */
+export function watchHosts(): () => void {
+  const refresh = () => {
+    if (hosts.value !== null && document.visibilityState === 'visible') void loadHosts();
+  };
+  const timer = setInterval(refresh, HOSTS_POLL_MS);
+  const onVisible = () => document.visibilityState === 'visible' && refresh();
+  document.addEventListener('visibilitychange', onVisible);
+  addEventListener('focus', refresh);
+  return () => {
+    clearInterval(timer);
+    document.removeEventListener('visibilitychange', onVisible);
+    removeEventListener('focus', refresh);
+  };
+}
+
 /** Chooses a host: remembered, the page reloads its data (keyed on the host) and the event stream restarts. */
 export function switchHost(name: string | null): void {
   if (name === currentHost.value) return;

@@ -1,6 +1,7 @@
 import { useSignal } from '@preact/signals';
 import { useEffect, useRef } from 'preact/hooks';
 import { t } from './i18n';
+import { ErrorBox } from './ui';
 
 /** xterm.js on a PTY WebSocket; the terminal code is loaded only when this is shown. */
 export function TerminalView({ path, label }: { path: string; label: string }) {
@@ -25,7 +26,7 @@ export function TerminalView({ path, label }: { path: string; label: string }) {
   return (
     <div class="term-wrap">
       {state.value === 'loading' && <p class="muted">{t('terminal.loading')}</p>}
-      {state.value !== 'loading' && state.value !== 'ready' && <p class="error-box">{state.value}</p>}
+      {state.value !== 'loading' && state.value !== 'ready' && <ErrorBox err={state.value} role={null} />}
       <div ref={el} class="term" role="region" aria-label={label} />
     </div>
   );

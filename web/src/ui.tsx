@@ -1,4 +1,4 @@
-import { signal } from '@preact/signals';
+import { signal, useSignal, type Signal } from '@preact/signals';
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
 import { ApiError, type Container } from './api';
@@ -140,10 +140,18 @@ export function Pager(props: { page: number; pages: number; onPage: (p: number) 
   );
 }
 
-export function ErrorBox({ err, onRetry }: { err: unknown; onRetry?: () => void }) {
+/**
+ * The one error box of every page: the message (an ApiError, an Error or plain text), an
+ * optional title, details in <pre>, and a retry button. Renders nothing when there is no error.
+ */
+export function ErrorBox(props: { err: unknown; onRetry?: () => void; title?: string; testid?: string; pre?: boolean; role?: 'alert' | null; id?: string }) {
+  const { err, onRetry } = props;
+  if (err === null || err === undefined || err === false || err === '') return null;
+  const text = typeof err === 'string' ? err : errorText(err);
   return (
-    <div class="error-box" role="alert">
-      {errorText(err)}
+    <div class="error-box" role={props.role === null ? undefined : 'alert'} data-testid={props.testid} id={props.id}>
+      {props.title && <strong>{props.title}</strong>}
+      {props.pre ? <pre class="wrap">{text}</pre> : text}
       {onRetry && (
         <button type="button" onClick={onRetry}>
           {t('ui.retry')}
@@ -151,6 +159,99 @@ export function ErrorBox({ err, onRetry }: { err: unknown; onRetry?: () => void 
       )}
     </div>
   );
+}
+
+/** "Loading…" while a list is on its way. */
+export function Loading() {
+  return <p>{t('ui.loading')}</p>;
+}
+
+/** What an empty list says (default: "None"). */
+export function EmptyState({ text }: { text?: string }) {
+  return <p class="muted">{text ?? t('ui.none')}</p>;
+}
+
+/** One column of a DataTable: its header, its cell, and the cell's class. */
+export interface Column<T> {
+  label: string;
+  cell: (row: T) => ComponentChildren;
+  class?: string;
+}
+
+/**
+ * The one table of every list: a header row, one row per item, cells labelled for the phone
+ * layout (each cell shows its column's name there), and the empty state when there are no rows.
+ */
+export function DataTable<T>(props: { rows: readonly T[]; columns: Column<T>[]; rowKey: (row: T) => string; rowAttrs?: (row: T) => Record<string, string | boolean | undefined>; caption?: string; empty?: string }) {
+  if (props.rows.length === 0) return <EmptyState text={props.empty} />;
+  return (
+    <div class="table-wrap">
+      <table class="cards">
+        {props.caption && <caption class="sr-only">{props.caption}</caption>}
+        <thead>
+          <tr>
+            {props.columns.map((c) => (
+              <th key={c.label} scope="col">
+                {c.label}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {props.rows.map((r) => (
+            <tr key={props.rowKey(r)} {...(props.rowAttrs?.(r) ?? {})}>
+              {props.columns.map((c) => (
+                <td key={c.label} data-label={c.label} class={c.class}>
+                  {c.cell(r)}
+                </td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** A page's heading (focused on navigation, named by the section) with its actions beside it. */
+export function PageHead({ title, children }: { title: string; children?: ComponentChildren }) {
+  const h1 = (
+    <h1 id="page-title" tabIndex={-1}>
+      {title}
+    </h1>
+  );
+  if (!children) return h1;
+  return (
+    <div class="page-head">
+      {h1}
+      {children}
+    </div>
+  );
+}
+
+/** The search box above a list. */
+export function SearchBox({ value, onInput }: { value: string; onInput: (v: string) => void }) {
+  return <input type="search" aria-label={t('containers.search')} placeholder={t('containers.search')} value={value} onInput={(e) => onInput((e.currentTarget as HTMLInputElement).value)} />;
+}
+
+/**
+ * Loads data for a page: `data` (undefined while loading), `error`, and `load` to reload (after
+ * an action, on an event, on retry). A failed reload keeps the data it had.
+ */
+export function useData<T>(fetch: () => Promise<T>): { data: Signal<T | undefined>; error: Signal<unknown>; load: () => Promise<void> } {
+  const data = useSignal<T | undefined>(undefined);
+  const error = useSignal<unknown>(null);
+  const latest = useRef(fetch);
+  latest.current = fetch;
+  const load = useRef(async () => {
+    try {
+      data.value = await latest.current();
+      error.value = null;
+    } catch (err) {
+      error.value = err;
+    }
+  }).current;
+  return { data, error, load };
 }
 
 export async function copyText(text: string): Promise<void> {

@@ -4,7 +4,7 @@ import { ApiError, del, get, post, type ComposeProject } from '../api';
 import { t, type Key } from '../i18n';
 import { LiveLog } from '../live-log';
 import { navigate } from '../router';
-import { confirmDialog, errorText, ErrorBox, Link, toast } from '../ui';
+import { confirmDialog, EmptyState, errorText, ErrorBox, Link, Loading, PageHead, toast } from '../ui';
 import { openStream, type Stream } from '../ws';
 import { useEventReload } from './containers';
 
@@ -60,20 +60,17 @@ export function Compose() {
 
   return (
     <section aria-labelledby="page-title">
-      <div class="page-head">
-        <h1 id="page-title" tabIndex={-1}>
-          {t('compose.title')}
-        </h1>
+      <PageHead title={t('compose.title')}>
         {!missing.value && (
           <Link href="/compose/new" class="button primary">
             {t('compose.new')}
           </Link>
         )}
-      </div>
+      </PageHead>
       {missing.value && <p class="muted">{t('compose.unavailable')}</p>}
-      {error.value ? <ErrorBox err={error.value} onRetry={() => void load()} /> : null}
-      {!list.value && !error.value && !missing.value && <p>{t('ui.loading')}</p>}
-      {list.value?.length === 0 && <p class="muted">{t('ui.none')}</p>}
+      <ErrorBox err={error.value} onRetry={() => void load()} />
+      {!list.value && !error.value && !missing.value && <Loading />}
+      {list.value?.length === 0 && <EmptyState />}
       <div class="projects">
         {list.value?.map((p) => (
           <article key={p.name} class="card project" data-project={p.name} data-status={p.status} aria-labelledby={`proj-${p.name}`}>
@@ -83,7 +80,7 @@ export function Compose() {
               {p.updateAvailable && <span class="badge b-UpdateAvailable">{t('compose.updateAvailable')}</span>}
               {!p.managed && <span class="muted small">{t('compose.unmanaged')}</span>}
             </header>
-            {p.error && <p class="error-box">{p.error}</p>}
+            <ErrorBox err={p.error} role={null} />
             <ul class="services" aria-label={t('compose.services')}>
               {p.services.map((s) => (
                 <li key={s.name}>
@@ -215,9 +212,7 @@ export function ComposeEdit({ name }: { name: string | null }) {
       <p>
         <Link href="/compose">← {t('compose.title')}</Link>
       </p>
-      <h1 id="page-title" tabIndex={-1}>
-        {name ? `${t('compose.edit')}: ${name}` : t('compose.new')}
-      </h1>
+      <PageHead title={name ? `${t('compose.edit')}: ${name}` : t('compose.new')} />
       <form onSubmit={(e) => void save(e)} class="compose-form">
         <label>
           {t('compose.name')}
@@ -228,12 +223,7 @@ export function ComposeEdit({ name }: { name: string | null }) {
         </div>
         {!loaded.value && <p class="muted">{t('compose.editorLoading')}</p>}
         <div ref={host} class="editor" aria-labelledby="yaml-label" />
-        {problem.value && (
-          <div class="error-box" role="alert" data-testid="compose-error">
-            <strong>{t('compose.invalid')}</strong>
-            <pre class="wrap">{problem.value}</pre>
-          </div>
-        )}
+        <ErrorBox err={problem.value} title={t('compose.invalid')} pre testid="compose-error" />
         <button type="submit" class="primary" disabled={busy.value || !loaded.value} aria-busy={busy.value}>
           {name ? t('compose.saveFile') : t('compose.create')}
         </button>

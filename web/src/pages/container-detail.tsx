@@ -5,7 +5,7 @@ import { formatDate, t } from '../i18n';
 import { LiveLog } from '../live-log';
 import { shellEnabled } from '../session';
 import { TerminalView } from '../terminal-view';
-import { ErrorBox, Link, shortDigest, StatusBadge } from '../ui';
+import { ErrorBox, Link, Loading, PageHead, shortDigest, StatusBadge } from '../ui';
 import { useEventReload } from './containers';
 import { HistoryTable } from './history';
 
@@ -36,12 +36,10 @@ export function ContainerDetail({ id }: { id: string }) {
       <p>
         <Link href="/">← {t('nav.containers')}</Link>
       </p>
-      <h1 id="page-title" tabIndex={-1}>
-        {x?.name ?? id}
-      </h1>
-      {error.value ? <ErrorBox err={error.value} onRetry={() => void load()} /> : null}
-      {x === undefined && !error.value && <p>{t('ui.loading')}</p>}
-      {x === null && <p class="error-box">{t('detail.notFound', { id })}</p>}
+      <PageHead title={x?.name ?? id} />
+      <ErrorBox err={error.value} onRetry={() => void load()} />
+      {x === undefined && !error.value && <Loading />}
+      {x === null && <ErrorBox err={t('detail.notFound', { id })} role={null} />}
       {x && (
         <>
           <h2>{t('detail.config')}</h2>

@@ -3,7 +3,7 @@ import { useEffect, useRef } from 'preact/hooks';
 import { del, get, post, type Container, type HistoryEntry, type Status } from '../api';
 import { formatDate, t } from '../i18n';
 import { containerEvents } from '../live';
-import { confirmed, errorText, ErrorBox, Link, Pager, shortDigest, StatusBadge, toast } from '../ui';
+import { confirmed, DataTable, errorText, ErrorBox, Link, Loading, PageHead, Pager, SearchBox, shortDigest, StatusBadge, toast, useData, type Column } from '../ui';
 
 const PAGE_SIZE = 50;
 const STATUSES: (Status | 'RateLimited')[] = ['UpdateAvailable', 'UpToDate', 'Skipped', 'Error', 'RateLimited', 'NotChecked'];
@@ -48,8 +48,7 @@ export function useEventReload(reload: () => void | Promise<void>): void {
 
 /** The home page: every container with its update status, filters, and actions. */
 export function Containers() {
-  const list = useSignal<Container[] | null>(null);
-  const error = useSignal<unknown>(null);
+  const { data: list, error, load } = useData(async () => (await get<{ containers: Container[] }>('/api/containers?all=true')).containers.sort((a, b) => a.name.localeCompare(b.name)));
   const q = useSignal(new URLSearchParams(location.search).get('q') ?? '');
   const status = useSignal<string>('');
   const state = useSignal<string>('');
@@ -58,15 +57,6 @@ export function Containers() {
   const scanning = useSignal(false);
   const updatingAll = useSignal(false);
 
-  const load = async () => {
-    try {
-      const r = await get<{ containers: Container[] }>('/api/containers?all=true');
-      list.value = r.containers.sort((a, b) => a.name.localeCompare(b.name));
-      error.value = null;
-    } catch (err) {
-      error.value = err;
-    }
-  };
   useEffect(() => void load(), []);
   useEventReload(load);
 
@@ -148,12 +138,18 @@ export function Containers() {
     }
   };
 
+  const columns: Column<Container>[] = [
+    { label: t('ui.name'), cell: (c) => <NameCell c={c} /> },
+    { label: t('containers.status'), cell: (c) => <StatusCell c={c} /> },
+    { label: t('containers.image'), class: 'mono wrap', cell: (c) => c.image },
+    { label: t('containers.digest'), class: 'mono', cell: (c) => <DigestCell c={c} /> },
+    { label: t('ui.actions'), class: 'actions', cell: (c) => <Actions c={c} busy={busy.value[c.name]} onUpdate={update} onStartStop={startStop} onDelete={remove} /> },
+  ];
+  const setFilter = (s: { value: string }, v: string) => ((s.value = v), (page.value = 1));
+
   return (
     <section aria-labelledby="page-title">
-      <div class="page-head">
-        <h1 id="page-title" tabIndex={-1}>
-          {t('containers.title')}
-        </h1>
+      <PageHead title={t('containers.title')}>
         <div class="row">
           <button type="button" onClick={() => void scan()} disabled={scanning.value} aria-busy={scanning.value}>
             {scanning.value ? t('containers.scanning') : t('containers.scan')}
@@ -162,10 +158,10 @@ export function Containers() {
             {updatingAll.value ? t('containers.updating') : t('containers.updateAll', { n: available.value.length })}
           </button>
         </div>
-      </div>
+      </PageHead>
       <div class="filters" role="search">
-        <input type="search" aria-label={t('containers.search')} placeholder={t('containers.search')} value={q.value} onInput={(e) => ((q.value = (e.currentTarget as HTMLInputElement).value), (page.value = 1))} />
-        <select aria-label={t('containers.filterStatus')} value={status.value} onChange={(e) => ((status.value = (e.currentTarget as HTMLSelectElement).value), (page.value = 1))}>
+        <SearchBox value={q.value} onInput={(v) => setFilter(q, v)} />
+        <select aria-label={t('containers.filterStatus')} value={status.value} onChange={(e) => setFilter(status, (e.currentTarget as HTMLSelectElement).value)}>
           <option value="">
             {t('containers.filterStatus')}: {t('containers.all')}
           </option>
@@ -175,7 +171,7 @@ export function Containers() {
             </option>
           ))}
         </select>
-        <select aria-label={t('containers.filterState')} value={state.value} onChange={(e) => ((state.value = (e.currentTarget as HTMLSelectElement).value), (page.value = 1))}>
+        <select aria-label={t('containers.filterState')} value={state.value} onChange={(e) => setFilter(state, (e.currentTarget as HTMLSelectElement).value)}>
           <option value="">
             {t('containers.filterState')}: {t('containers.all')}
           </option>
@@ -183,32 +179,14 @@ export function Containers() {
           <option value="stopped">{t('containers.stopped')}</option>
         </select>
       </div>
-      {error.value ? <ErrorBox err={error.value} onRetry={() => void load()} /> : null}
-      {list.value === null && !error.value ? <p>{t('ui.loading')}</p> : null}
+      <ErrorBox err={error.value} onRetry={() => void load()} />
+      {list.value === undefined && !error.value && <Loading />}
       {list.value && (
         <>
           <p class="muted" aria-live="polite">
             {t('containers.count', { shown: filtered.value.length, total: list.value.length })}
           </p>
-          <div class="table-wrap">
-            <table class="cards">
-              <thead>
-                <tr>
-                  <th scope="col">{t('ui.name')}</th>
-                  <th scope="col">{t('containers.status')}</th>
-                  <th scope="col">{t('containers.image')}</th>
-                  <th scope="col">{t('containers.digest')}</th>
-                  <th scope="col">{t('ui.actions')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {rows.map((c) => (
-                  <Row key={c.id} c={c} busy={busy.value[c.name]} onUpdate={update} onStartStop={startStop} onDelete={remove} />
-                ))}
-              </tbody>
-            </table>
-          </div>
-          {rows.length === 0 && <p class="muted">{t('ui.none')}</p>}
+          <DataTable rows={rows} columns={columns} rowKey={(c) => c.id} rowAttrs={(c) => ({ 'data-name': c.name, 'data-status': c.status, 'aria-busy': busy.value[c.name] ? true : undefined })} />
           <Pager page={page.value} pages={pages} onPage={(p) => (page.value = p)} />
         </>
       )}
@@ -216,51 +194,56 @@ export function Containers() {
   );
 }
 
-function Row(props: { c: Container; busy: string | undefined; onUpdate: (c: Container) => unknown; onStartStop: (c: Container) => unknown; onDelete: (c: Container) => unknown }) {
-  const { c, busy } = props;
+function NameCell({ c }: { c: Container }) {
   return (
-    <tr data-name={c.name} data-status={c.status} aria-busy={busy ? true : undefined}>
-      <td data-label={t('ui.name')}>
-        <Link href={`/containers/${encodeURIComponent(c.name)}`}>{c.name}</Link>
-        <span class={`state ${c.running ? 'on' : 'off'}`}>{c.running ? t('containers.running') : c.state}</span>
-        {c.compose && (
-          <span class="sub">
-            {t('containers.project')}: {c.compose.project}/{c.compose.service}
-          </span>
-        )}
-      </td>
-      <td data-label={t('containers.status')}>
-        <StatusBadge c={c} />
+    <>
+      <Link href={`/containers/${encodeURIComponent(c.name)}`}>{c.name}</Link>
+      <span class={`state ${c.running ? 'on' : 'off'}`}>{c.running ? t('containers.running') : c.state}</span>
+      {c.compose && (
         <span class="sub">
-          {t('containers.checked')}: {c.lastCheckedAt ? formatDate(c.lastCheckedAt) : t('containers.never')}
+          {t('containers.project')}: {c.compose.project}/{c.compose.service}
         </span>
-      </td>
-      <td data-label={t('containers.image')} class="mono wrap">
-        {c.image}
-      </td>
-      <td data-label={t('containers.digest')} class="mono">
-        <span title={c.currentDigest}>{shortDigest(c.currentDigest)}</span>
-        {c.remoteDigest && c.remoteDigest !== c.currentDigest ? <span title={c.remoteDigest}> → {shortDigest(c.remoteDigest)}</span> : null}
-      </td>
-      <td data-label={t('ui.actions')} class="actions">
-        {busy ? (
-          <span class="muted">{busy}</span>
-        ) : (
-          <>
-            {c.status === 'UpdateAvailable' && (
-              <button type="button" class="primary small" onClick={() => props.onUpdate(c)} aria-label={`${t('containers.update')} ${c.name}`}>
-                {t('containers.update')}
-              </button>
-            )}
-            <button type="button" class="small" onClick={() => props.onStartStop(c)} aria-label={`${c.running ? t('containers.stop') : t('containers.start')} ${c.name}`}>
-              {c.running ? t('containers.stop') : t('containers.start')}
-            </button>
-            <button type="button" class="small danger" onClick={() => props.onDelete(c)} aria-label={`${t('containers.delete')} ${c.name}`}>
-              {t('containers.delete')}
-            </button>
-          </>
-        )}
-      </td>
-    </tr>
+      )}
+    </>
+  );
+}
+
+function StatusCell({ c }: { c: Container }) {
+  return (
+    <>
+      <StatusBadge c={c} />
+      <span class="sub">
+        {t('containers.checked')}: {c.lastCheckedAt ? formatDate(c.lastCheckedAt) : t('containers.never')}
+      </span>
+    </>
+  );
+}
+
+function DigestCell({ c }: { c: Container }) {
+  return (
+    <>
+      <span title={c.currentDigest}>{shortDigest(c.currentDigest)}</span>
+      {c.remoteDigest && c.remoteDigest !== c.currentDigest ? <span title={c.remoteDigest}> → {shortDigest(c.remoteDigest)}</span> : null}
+    </>
+  );
+}
+
+function Actions(props: { c: Container; busy: string | undefined; onUpdate: (c: Container) => unknown; onStartStop: (c: Container) => unknown; onDelete: (c: Container) => unknown }) {
+  const { c, busy } = props;
+  if (busy) return <span class="muted">{busy}</span>;
+  return (
+    <>
+      {c.status === 'UpdateAvailable' && (
+        <button type="button" class="primary small" onClick={() => props.onUpdate(c)} aria-label={`${t('containers.update')} ${c.name}`}>
+          {t('containers.update')}
+        </button>
+      )}
+      <button type="button" class="small" onClick={() => props.onStartStop(c)} aria-label={`${c.running ? t('containers.stop') : t('containers.start')} ${c.name}`}>
+        {c.running ? t('containers.stop') : t('containers.start')}
+      </button>
+      <button type="button" class="small danger" onClick={() => props.onDelete(c)} aria-label={`${t('containers.delete')} ${c.name}`}>
+        {t('containers.delete')}
+      </button>
+    </>
   );
 }

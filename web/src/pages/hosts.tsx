@@ -2,8 +2,8 @@ import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
 import { del, post } from '../api';
 import { formatDate, t } from '../i18n';
-import { hosts, loadHosts } from '../session';
-import { confirmed, copyText, errorText, ErrorBox, toast } from '../ui';
+import { hosts, loadHosts, type HostInfo } from '../session';
+import { confirmed, copyText, DataTable, errorText, ErrorBox, PageHead, toast, type Column } from '../ui';
 
 interface Created {
   name: string;
@@ -27,12 +27,8 @@ export function Hosts() {
     await loadHosts();
     error.value = hosts.value === null ? new Error(t('hosts.unavailable')) : null;
   };
-  useEffect(() => {
-    void load();
-    // online state and last seen move on their own: refresh while the page is open
-    const timer = setInterval(() => void loadHosts(), 5000);
-    return () => clearInterval(timer);
-  }, []);
+  // (online state and last seen move on their own: the shell polls the list on every page)
+  useEffect(() => void load(), []);
   const add = async (ev: Event) => {
     ev.preventDefault();
     const form = ev.currentTarget as HTMLFormElement;
@@ -61,13 +57,33 @@ export function Hosts() {
     await load();
   };
   const list = hosts.value;
+  const columns: Column<HostInfo>[] = [
+    { label: t('ui.name'), cell: (h) => h.name },
+    {
+      label: t('hosts.state'),
+      cell: (h) => (
+        <span class={`badge ${h.online ? 'c-running' : 'c-stopped'}`} data-testid="host-state">
+          {h.online ? t('hosts.online') : h.enrolled === false ? t('hosts.waiting') : t('hosts.offline')}
+        </span>
+      ),
+    },
+    { label: t('hosts.agentVersion'), class: 'mono', cell: (h) => h.agentVersion ?? '—' },
+    { label: t('hosts.lastSeen'), cell: (h) => formatDate(h.lastSeen) },
+    {
+      label: t('ui.actions'),
+      class: 'actions',
+      cell: (h) => (
+        <button type="button" class="small danger" onClick={() => void revoke(h.name)} aria-label={`${t('hosts.revoke')} ${h.name}`}>
+          {t('hosts.revoke')}
+        </button>
+      ),
+    },
+  ];
   return (
     <section aria-labelledby="page-title">
-      <h1 id="page-title" tabIndex={-1}>
-        {t('hosts.title')}
-      </h1>
+      <PageHead title={t('hosts.title')} />
       <p class="muted">{t('hosts.intro')}</p>
-      {error.value ? <ErrorBox err={error.value} onRetry={() => void load()} /> : null}
+      <ErrorBox err={error.value} onRetry={() => void load()} />
       {created.value && (
         <div class="card notice" role="status">
           <p>{t('hosts.tokenShown', { name: created.value.name, at: formatDate(created.value.expiresAt) })}</p>
@@ -91,11 +107,7 @@ export function Hosts() {
         </div>
       )}
       <form class="card token-form" onSubmit={(e) => void add(e)}>
-        {msg.value && (
-          <p class="error-box" role="alert">
-            {msg.value}
-          </p>
-        )}
+        <ErrorBox err={msg.value} />
         <label>
           {t('hosts.name')}
           <input name="name" required maxLength={63} autoComplete="off" />
@@ -104,44 +116,7 @@ export function Hosts() {
           {t('hosts.add')}
         </button>
       </form>
-      {list && list.length === 0 && <p class="muted">{t('hosts.none')}</p>}
-      {list && list.length > 0 && (
-        <div class="table-wrap">
-          <table class="cards">
-            <caption class="sr-only">{t('hosts.title')}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t('ui.name')}</th>
-                <th scope="col">{t('hosts.state')}</th>
-                <th scope="col">{t('hosts.agentVersion')}</th>
-                <th scope="col">{t('hosts.lastSeen')}</th>
-                <th scope="col">{t('ui.actions')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.map((h) => (
-                <tr key={h.name} data-host={h.name}>
-                  <td data-label={t('ui.name')}>{h.name}</td>
-                  <td data-label={t('hosts.state')}>
-                    <span class={`badge ${h.online ? 'c-running' : 'c-stopped'}`} data-testid="host-state">
-                      {h.online ? t('hosts.online') : h.enrolled === false ? t('hosts.waiting') : t('hosts.offline')}
-                    </span>
-                  </td>
-                  <td data-label={t('hosts.agentVersion')} class="mono">
-                    {h.agentVersion ?? '—'}
-                  </td>
-                  <td data-label={t('hosts.lastSeen')}>{formatDate(h.lastSeen)}</td>
-                  <td data-label={t('ui.actions')} class="actions">
-                    <button type="button" class="small danger" onClick={() => void revoke(h.name)} aria-label={`${t('hosts.revoke')} ${h.name}`}>
-                      {t('hosts.revoke')}
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      {list && <DataTable rows={list} columns={columns} rowKey={(h) => h.name} rowAttrs={(h) => ({ 'data-host': h.name })} caption={t('hosts.title')} empty={t('hosts.none')} />}
     </section>
   );
 }

@@ -2,25 +2,15 @@ import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
 import { ApiError, del, get, type Image } from '../api';
 import { formatBytes, formatDate, t } from '../i18n';
-import { confirmed, errorText, ErrorBox, Link, Pager, shortDigest, toast } from '../ui';
+import { confirmed, DataTable, errorText, ErrorBox, Link, Loading, PageHead, Pager, SearchBox, shortDigest, toast, useData, type Column } from '../ui';
 
 const PAGE_SIZE = 50;
 
 /** Images with size and the containers using them; delete one, prune dangling ones. */
 export function Images() {
-  const list = useSignal<Image[] | null>(null);
-  const error = useSignal<unknown>(null);
+  const { data: list, error, load } = useData(async () => (await get<{ images: Image[] }>('/api/images')).images.sort((a, b) => (a.repoTags[0] ?? '~').localeCompare(b.repoTags[0] ?? '~')));
   const page = useSignal(1);
   const q = useSignal('');
-  const load = async () => {
-    try {
-      const r = await get<{ images: Image[] }>('/api/images');
-      list.value = r.images.sort((a, b) => (a.repoTags[0] ?? '~').localeCompare(b.repoTags[0] ?? '~'));
-      error.value = null;
-    } catch (err) {
-      error.value = err;
-    }
-  };
   useEffect(() => void load(), []);
 
   const remove = async (img: Image) => {
@@ -57,66 +47,48 @@ export function Images() {
   const filtered = (list.value ?? []).filter((i) => !needle || `${i.repoTags.join(' ')} ${i.id}`.toLowerCase().includes(needle));
   const pages = Math.max(1, Math.ceil(filtered.length / PAGE_SIZE));
   const rows = filtered.slice((Math.min(page.value, pages) - 1) * PAGE_SIZE, Math.min(page.value, pages) * PAGE_SIZE);
+  const columns: Column<Image>[] = [
+    { label: t('images.tags'), class: 'mono wrap', cell: (img) => (img.repoTags.length ? img.repoTags.join(', ') : t('images.untagged')) },
+    { label: t('detail.id'), class: 'mono', cell: (img) => shortDigest(img.id) },
+    { label: t('images.size'), cell: (img) => formatBytes(img.size) },
+    {
+      label: t('images.users'),
+      cell: (img) =>
+        img.containers.length === 0
+          ? '—'
+          : img.containers.map((c, i) => (
+              <span key={c.id}>
+                {i > 0 && ', '}
+                <Link href={`/containers/${encodeURIComponent(c.name)}`}>{c.name}</Link>
+              </span>
+            )),
+    },
+    { label: t('images.created'), cell: (img) => formatDate(img.created) },
+    {
+      label: t('ui.actions'),
+      class: 'actions',
+      cell: (img) => (
+        <button type="button" class="small danger" onClick={() => void remove(img)} aria-label={`${t('containers.delete')} ${img.repoTags[0] ?? shortDigest(img.id)}`}>
+          {t('containers.delete')}
+        </button>
+      ),
+    },
+  ];
   return (
     <section aria-labelledby="page-title">
-      <div class="page-head">
-        <h1 id="page-title" tabIndex={-1}>
-          {t('images.title')}
-        </h1>
+      <PageHead title={t('images.title')}>
         <button type="button" onClick={() => void prune()}>
           {t('images.prune')}
         </button>
-      </div>
+      </PageHead>
       <div class="filters" role="search">
-        <input type="search" aria-label={t('containers.search')} placeholder={t('containers.search')} value={q.value} onInput={(e) => ((q.value = (e.currentTarget as HTMLInputElement).value), (page.value = 1))} />
+        <SearchBox value={q.value} onInput={(v) => ((q.value = v), (page.value = 1))} />
       </div>
-      {error.value ? <ErrorBox err={error.value} onRetry={() => void load()} /> : null}
-      {!list.value && !error.value && <p>{t('ui.loading')}</p>}
+      <ErrorBox err={error.value} onRetry={() => void load()} />
+      {!list.value && !error.value && <Loading />}
       {list.value && (
         <>
-          <div class="table-wrap">
-            <table class="cards">
-              <thead>
-                <tr>
-                  <th scope="col">{t('images.tags')}</th>
-                  <th scope="col">{t('detail.id')}</th>
-                  <th scope="col">{t('images.size')}</th>
-                  <th scope="col">{t('images.users')}</th>
-                  <th scope="col">{t('images.created')}</th>
-                  <th scope="col">{t('ui.actions')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {rows.map((img) => (
-                  <tr key={img.id} data-id={img.id}>
-                    <td data-label={t('images.tags')} class="mono wrap">
-                      {img.repoTags.length ? img.repoTags.join(', ') : t('images.untagged')}
-                    </td>
-                    <td data-label={t('detail.id')} class="mono">
-                      {shortDigest(img.id)}
-                    </td>
-                    <td data-label={t('images.size')}>{formatBytes(img.size)}</td>
-                    <td data-label={t('images.users')}>
-                      {img.containers.length === 0
-                        ? '—'
-                        : img.containers.map((c, i) => (
-                            <span key={c.id}>
-                              {i > 0 && ', '}
-                              <Link href={`/containers/${encodeURIComponent(c.name)}`}>{c.name}</Link>
-                            </span>
-                          ))}
-                    </td>
-                    <td data-label={t('images.created')}>{formatDate(img.created)}</td>
-                    <td data-label={t('ui.actions')} class="actions">
-                      <button type="button" class="small danger" onClick={() => void remove(img)} aria-label={`${t('containers.delete')} ${img.repoTags[0] ?? shortDigest(img.id)}`}>
-                        {t('containers.delete')}
-                      </button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable rows={rows} columns={columns} rowKey={(img) => img.id} rowAttrs={(img) => ({ 'data-id': img.id })} />
           <Pager page={Math.min(page.value, pages)} pages={pages} onPage={(p) => (page.value = p)} />
         </>
       )}

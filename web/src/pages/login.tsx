@@ -3,6 +3,7 @@ import { useEffect } from 'preact/hooks';
 import { api, ApiError, setToken, type LoginResult } from '../api';
 import { t } from '../i18n';
 import { Prefs } from '../prefs';
+import { ErrorBox } from '../ui';
 
 /**
  * The autofocus attribute only acts on page load: each step's first field gets the focus when it
@@ -134,11 +135,7 @@ export function Login() {
       {t('twofa.startOver')}
     </button>
   );
-  const alert = msg ? (
-    <p class="error-box" role="alert" id="login-error">
-      {msg}
-    </p>
-  ) : null;
+  const alert = <ErrorBox err={msg} id="login-error" />;
 
   let body;
   if (s.kind === 'password') {

@@ -4,16 +4,14 @@ import { del, get, post, setToken, type MachineToken, type TwoFAStatus } from '.
 import { formatDate, t } from '../i18n';
 import { Prefs } from '../prefs';
 import { hosts, signOut } from '../session';
-import { confirmed, copyText, errorText, ErrorBox, Link, toast } from '../ui';
+import { confirmed, copyText, DataTable, errorText, ErrorBox, Link, PageHead, toast, useData, type Column } from '../ui';
 import { RecoveryCodes } from './login';
 
 /** Second factor, recovery codes, machine tokens, appearance. */
 export function Settings() {
   return (
     <section aria-labelledby="page-title">
-      <h1 id="page-title" tabIndex={-1}>
-        {t('settings.title')}
-      </h1>
+      <PageHead title={t('settings.title')} />
       {hosts.value !== null && (
         <p>
           <Link href="/settings/hosts">{t('settings.hosts')}</Link>
@@ -33,19 +31,10 @@ export function Settings() {
 }
 
 function TwoFactor() {
-  const st = useSignal<TwoFAStatus | null>(null);
-  const error = useSignal<unknown>(null);
+  const { data: st, error, load } = useData(() => get<TwoFAStatus>('/api/v1/2fa/status'));
   const otp = useSignal<{ secret: string; qrCode: string } | null>(null);
   const codes = useSignal<string[] | null>(null);
   const msg = useSignal<string | null>(null);
-  const load = async () => {
-    try {
-      st.value = await get<TwoFAStatus>('/api/v1/2fa/status');
-      error.value = null;
-    } catch (err) {
-      error.value = err;
-    }
-  };
   useEffect(() => void load(), []);
 
   /** A finished set-up trades the token for a new one (the old one is revoked). */
@@ -100,18 +89,14 @@ function TwoFactor() {
   return (
     <>
       <h2>{t('settings.twofa')}</h2>
-      {error.value ? <ErrorBox err={error.value} /> : null}
+      <ErrorBox err={error.value} />
       {codes.value && <RecoveryCodes codes={codes.value} onDone={() => (codes.value = null)} />}
       {s && !s.enabled && <p class="muted">{t('settings.twofaOff')}</p>}
       {s?.enabled && (
         <div class="card">
           <p>{s.methods.length ? t('settings.methods', { methods: s.methods.join(', ') }) : t('settings.noMethods')}</p>
           <p>{t('settings.recoveryLeft', { n: s.recoveryCodesLeft })}</p>
-          {msg.value && (
-            <p class="error-box" role="alert">
-              {msg.value}
-            </p>
-          )}
+          <ErrorBox err={msg.value} />
           <div class="row wrap-row">
             {!s.methods.includes('otp') && (
               <button type="button" onClick={() => void startOtp()}>
@@ -164,18 +149,9 @@ const list = (s: FormDataEntryValue | null) =>
     .filter(Boolean);
 
 function Tokens() {
-  const tokens = useSignal<MachineToken[] | null>(null);
-  const error = useSignal<unknown>(null);
+  const { data: tokens, error, load } = useData(async () => (await get<{ tokens: MachineToken[] }>('/api/v1/tokens')).tokens);
   const created = useSignal<{ name: string; token: string } | null>(null);
   const msg = useSignal<string | null>(null);
-  const load = async () => {
-    try {
-      tokens.value = (await get<{ tokens: MachineToken[] }>('/api/v1/tokens')).tokens;
-      error.value = null;
-    } catch (err) {
-      error.value = err;
-    }
-  };
   useEffect(() => void load(), []);
   const create = async (ev: Event) => {
     ev.preventDefault();
@@ -206,11 +182,26 @@ function Tokens() {
     }
     await load();
   };
+  const columns: Column<MachineToken>[] = [
+    { label: t('ui.name'), cell: (tk) => tk.name },
+    { label: t('settings.scope'), class: 'mono wrap', cell: (tk) => [...(tk.scope.images ?? []), ...(tk.scope.containers ?? []).map((c) => `container:${c}`)].join(', ') },
+    { label: t('settings.created'), cell: (tk) => formatDate(tk.createdAt) },
+    { label: t('settings.lastUsed'), cell: (tk) => formatDate(tk.lastUsedAt) },
+    {
+      label: t('ui.actions'),
+      class: 'actions',
+      cell: (tk) => (
+        <button type="button" class="small danger" onClick={() => void revoke(tk.name)} aria-label={`${t('settings.tokenRevoke')} ${tk.name}`}>
+          {t('settings.tokenRevoke')}
+        </button>
+      ),
+    },
+  ];
   return (
     <>
       <h2>{t('settings.tokens')}</h2>
       <p class="muted">{t('settings.tokensIntro')}</p>
-      {error.value ? <ErrorBox err={error.value} /> : null}
+      <ErrorBox err={error.value} />
       {created.value && (
         <div class="card notice" role="status">
           <p>{t('settings.tokenShown')}</p>
@@ -225,11 +216,7 @@ function Tokens() {
         </div>
       )}
       <form class="card token-form" onSubmit={(e) => void create(e)}>
-        {msg.value && (
-          <p class="error-box" role="alert">
-            {msg.value}
-          </p>
-        )}
+        <ErrorBox err={msg.value} />
         <label>
           {t('settings.tokenName')}
           <input name="name" required pattern="[A-Za-z0-9_.\-]{1,64}" />
@@ -246,38 +233,7 @@ function Tokens() {
           {t('settings.tokenCreate')}
         </button>
       </form>
-      {tokens.value && tokens.value.length > 0 && (
-        <div class="table-wrap">
-          <table class="cards">
-            <thead>
-              <tr>
-                <th scope="col">{t('ui.name')}</th>
-                <th scope="col">{t('settings.scope')}</th>
-                <th scope="col">{t('settings.created')}</th>
-                <th scope="col">{t('settings.lastUsed')}</th>
-                <th scope="col">{t('ui.actions')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {tokens.value.map((tk) => (
-                <tr key={tk.name} data-token={tk.name}>
-                  <td data-label={t('ui.name')}>{tk.name}</td>
-                  <td data-label={t('settings.scope')} class="mono wrap">
-                    {[...(tk.scope.images ?? []), ...(tk.scope.containers ?? []).map((c) => `container:${c}`)].join(', ')}
-                  </td>
-                  <td data-label={t('settings.created')}>{formatDate(tk.createdAt)}</td>
-                  <td data-label={t('settings.lastUsed')}>{formatDate(tk.lastUsedAt)}</td>
-                  <td data-label={t('ui.actions')} class="actions">
-                    <button type="button" class="small danger" onClick={() => void revoke(tk.name)} aria-label={`${t('settings.tokenRevoke')} ${tk.name}`}>
-                      {t('settings.tokenRevoke')}
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      {tokens.value && tokens.value.length > 0 && <DataTable rows={tokens.value} columns={columns} rowKey={(tk) => tk.name} rowAttrs={(tk) => ({ 'data-token': tk.name })} />}
     </>
   );
 }
