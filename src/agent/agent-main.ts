@@ -1,5 +1,6 @@
 /** `watch-docker agent`: wires the local Docker port and registry checker to the agent link. */
 import { realpath } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { LoadedConfig } from '../core/config/load.js';
 import { ConfigError } from '../core/config/load.js';
 import { HOST_NAME } from '../core/agent-link/protocol.js';
@@ -14,6 +15,8 @@ import { AppError, describeError } from '../core/errors.js';
 import { hostServiceHandlers } from './agent-services.js';
 import { ComposeCli } from './compose-cli.js';
 import { FsProjectFiles } from './project-files-fs.js';
+import { nodeFetch } from './node-fetch.js';
+import { AgentStatusFile, agentStatusPath } from './agent-status.js';
 
 export interface AgentArgs {
   url?: string;
@@ -34,10 +37,11 @@ export async function runAgent(args: AgentArgs, config: LoadedConfig, env: Recor
     throw new ConfigError((err as Error).message);
   }
   const logger = createLogger({ level: config.logging.level, pretty: process.stdout.isTTY === true });
-  const key = await loadOrCreateKey(args.keyFile ?? env.AGENT_KEY_FILE ?? `data/agent-${host}.key`, logger);
+  const key = await loadOrCreateKey(args.keyFile ?? env.AGENT_KEY_FILE ?? join(config.store.dataDir, `agent-${host}.key`), logger);
   const docker = new DockerodePort(resolveDockerHost(config.docker.host, env));
   const dockerAuths = await readDockerConfigAuths(env);
-  const { checker } = createUpdateChecker(config, { dockerAuths: dockerAuths.credentials, logger: logger.child({ component: 'registry' }) });
+  // Registry requests over node:http, not the global fetch (see node-fetch.ts: memory).
+  const { checker } = createUpdateChecker(config, { dockerAuths: dockerAuths.credentials, logger: logger.child({ component: 'registry' }), fetch: nodeFetch });
   const retryMaxMs = Number(env.AGENT_RETRY_MAX_MS ?? '') || undefined;
   // Compose and the shell of this host: its own APP_PATH and IS_OPEN_DOCKER_SHELL decide.
   const dockerHost = resolveDockerHost(config.docker.host, env);
@@ -69,11 +73,16 @@ export async function runAgent(args: AgentArgs, config: LoadedConfig, env: Recor
     ...(args.joinToken ?? env.AGENT_JOIN_TOKEN ? { joinToken: args.joinToken ?? env.AGENT_JOIN_TOKEN } : {}),
     ...(retryMaxMs ? { retryMaxMs, retryMinMs: Math.min(1000, retryMaxMs / 4) } : {}),
   });
-  logger.info({ component: 'agent', action: 'start', host, url: url.origin, version: VERSION, appPath: appPath || null, shell: config.shell.enabled }, 'agent starting');
+  logger.info({ component: 'agent', action: 'start', host, url: url.origin, version: VERSION, appPath: appPath || null, shell: config.shell.enabled, nodeFlags: process.execArgv }, 'agent starting');
   link.start();
+  // For `watch-docker health` (the image's HEALTHCHECK): the link's state, refreshed every 10 s.
+  const status = new AgentStatusFile(agentStatusPath(config.store.dataDir, host), { host, version: VERSION }, () => link.state,
+    (err) => logger.warn({ component: 'agent', action: 'status', err: describeError(err) }, 'cannot write the status file'));
+  status.start();
   const signal = await stopRequested;
   logger.info({ component: 'agent', action: 'shutdown', signal }, 'shutting down');
   await link.stop();
+  await status.stop();
   await (pty as { closeAll(): Promise<void> } | null)?.closeAll();
   composeCli.dispose();
   return 0;
