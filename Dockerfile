@@ -8,6 +8,12 @@
 #     -v watch-docker-data:/data \
 #     watch-docker
 #
+# The same image runs an agent of the split deployment (README, "Running an agent"):
+#   docker run -d --name watch-docker-agent --restart unless-stopped \
+#     -v /var/run/docker.sock:/var/run/docker.sock --group-add "$(stat -c %g /var/run/docker.sock)" \
+#     -v watch-docker-agent-data:/data -e AGENT_URL=wss://… -e AGENT_HOST=web-1 \
+#     -e AGENT_JOIN_TOKEN=wdj_… watch-docker agent
+#
 # Compose projects: also `-v /opt/stacks:/opt/stacks -e APP_PATH=/opt/stacks` (the same path
 # inside and outside, so that relative bind mounts in compose files resolve on the host).
 # The image carries the docker CLI and the Compose v2 plugin (client only, no daemon).
@@ -100,6 +106,8 @@ RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund --no
 # stage, which installed this platform's optional packages.
 COPY --from=build /app/node_modules/@lydell/ ./node_modules/@lydell/
 COPY --from=build /app/dist ./dist
+# The launcher (the entrypoint): `agent` gets its memory flags, other commands Node's defaults.
+COPY bin ./bin
 # `docker` (client only) and `docker compose`, for compose projects and container shells.
 COPY --from=docker-cli /out/ /
 
@@ -111,11 +119,13 @@ VOLUME ["/data"]
 USER node
 EXPOSE 8080
 
-# node itself (there is no curl in the slim image). It follows WATCH_SERVER_ADDR, so it keeps
-# working when the port is changed through the environment; 0.0.0.0, :: or no host mean
-# 127.0.0.1. With the defaults it asks http://127.0.0.1:8080/healthz.
+# `watch-docker health`, for both commands of the image: with AGENT_HOST set (an agent) it checks
+# that the agent's status file in /data is fresh and its link online; otherwise it asks the
+# server's /healthz on WATCH_SERVER_ADDR (0.0.0.0, :: or no host mean 127.0.0.1).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
-  CMD ["node", "-e", "const a=process.env.WATCH_SERVER_ADDR||':8080';const i=a.lastIndexOf(':');let h=a.slice(0,i).replace('[','').replace(']','');if(!h||h==='0.0.0.0'||h==='::')h='127.0.0.1';if(h.includes(':'))h='['+h+']';fetch('http://'+h+':'+(a.slice(i+1)||'8080')+'/healthz',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.status===200?0:1),()=>process.exit(1))"]
+  CMD ["node", "dist/cli.js", "health"]
 
-ENTRYPOINT ["node", "dist/cli.js"]
+# `docker run … watch-docker` serves; `docker run … watch-docker agent` runs an agent
+# (README, "Running an agent"; deploy/agent.compose.yaml).
+ENTRYPOINT ["/app/bin/watch-docker"]
 CMD ["serve"]

@@ -17,6 +17,8 @@ Usage:
   watch-docker agent --url URL --host NAME [--join-token T] [--key-file PATH]
                                               connect this host to a control plane
                                               (split deployment; see README)
+  watch-docker health [--config PATH]         exit 0 when healthy: the agent's link is online
+                                              (AGENT_HOST set) or the server answers /healthz
   watch-docker --help                         show this help
   watch-docker --version                 print the version
 
@@ -26,7 +28,7 @@ See README.md for the full reference.
 `;
 
 interface Args {
-  command: 'serve' | 'scan' | 'agent' | 'help' | 'version';
+  command: 'serve' | 'scan' | 'agent' | 'health' | 'help' | 'version';
   agent: AgentArgs;
   configPath: string | undefined;
   once: boolean;
@@ -43,6 +45,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === 'serve') args.command = 'serve';
     else if (a === 'scan') args.command = 'scan';
     else if (a === 'agent') args.command = 'agent';
+    else if (a === 'health') args.command = 'health';
     else if (args.command === 'agent' && agentFlags[a]) {
       const value = argv[++i];
       if (!value) throw new ConfigError(`${a} needs a value`);
@@ -94,6 +97,11 @@ async function main(): Promise<number> {
   const config = readConfig(args.configPath ?? env.WATCH_CONFIG, env);
   // Each command loads only what it runs: the agent stays small without the HTTP server.
   if (args.command === 'agent') return (await import('./agent/agent-main.js')).runAgent(args.agent, config, env, stopSignal());
+  if (args.command === 'health') {
+    const health = await (await import('./health.js')).checkHealth(config, env);
+    (health.healthy ? process.stdout : process.stderr).write(`${health.message}\n`);
+    return health.healthy ? 0 : 1;
+  }
   if (args.command === 'scan') {
     const { createNodeRuntime } = await import('./runtime.js');
     // Logs go to stderr so that stdout holds only the result.

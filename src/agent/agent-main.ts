@@ -16,6 +16,8 @@ import { hostServiceHandlers } from './agent-services.js';
 import { ComposeCli } from './compose-cli.js';
 import { FsProjectFiles } from './project-files-fs.js';
 import { hostUpdateHandlers } from './agent-updates.js';
+import { nodeFetch } from './node-fetch.js';
+import { AgentStatusFile, agentStatusPath } from './agent-status.js';
 
 export interface AgentArgs {
   url?: string;
@@ -36,13 +38,14 @@ export async function runAgent(args: AgentArgs, config: LoadedConfig, env: Recor
     throw new ConfigError((err as Error).message);
   }
   const logger = createLogger({ level: config.logging.level, pretty: process.stdout.isTTY === true });
-  const keyFile = args.keyFile ?? env.AGENT_KEY_FILE ?? `data/agent-${host}.key`;
+  const keyFile = args.keyFile ?? env.AGENT_KEY_FILE ?? join(config.store.dataDir, `agent-${host}.key`);
   const key = await loadOrCreateKey(keyFile, logger);
   const docker = new DockerodePort(resolveDockerHost(config.docker.host, env));
   // Updates run here, journaled beside the key; interrupted ones are settled before the link starts.
   const updates = await hostUpdateHandlers({ docker, dataDir: env.AGENT_DATA_DIR || join(dirname(keyFile), `agent-${host}`), logger });
   const dockerAuths = await readDockerConfigAuths(env);
-  const { checker } = createUpdateChecker(config, { dockerAuths: dockerAuths.credentials, logger: logger.child({ component: 'registry' }) });
+  // Registry requests over node:http, not the global fetch (see node-fetch.ts: memory).
+  const { checker } = createUpdateChecker(config, { dockerAuths: dockerAuths.credentials, logger: logger.child({ component: 'registry' }), fetch: nodeFetch });
   const retryMaxMs = Number(env.AGENT_RETRY_MAX_MS ?? '') || undefined;
   // Compose and the shell of this host: its own APP_PATH and IS_OPEN_DOCKER_SHELL decide.
   const dockerHost = resolveDockerHost(config.docker.host, env);
@@ -74,12 +77,17 @@ export async function runAgent(args: AgentArgs, config: LoadedConfig, env: Recor
     ...(args.joinToken ?? env.AGENT_JOIN_TOKEN ? { joinToken: args.joinToken ?? env.AGENT_JOIN_TOKEN } : {}),
     ...(retryMaxMs ? { retryMaxMs, retryMinMs: Math.min(1000, retryMaxMs / 4) } : {}),
   });
-  logger.info({ component: 'agent', action: 'start', host, url: url.origin, version: VERSION, appPath: appPath || null, shell: config.shell.enabled }, 'agent starting');
+  logger.info({ component: 'agent', action: 'start', host, url: url.origin, version: VERSION, appPath: appPath || null, shell: config.shell.enabled, nodeFlags: process.execArgv }, 'agent starting');
   link.start();
+  // For `watch-docker health` (the image's HEALTHCHECK): the link's state, refreshed every 10 s.
+  const status = new AgentStatusFile(agentStatusPath(config.store.dataDir, host), { host, version: VERSION }, () => link.state,
+    (err) => logger.warn({ component: 'agent', action: 'status', err: describeError(err) }, 'cannot write the status file'));
+  status.start();
   const signal = await stopRequested;
   logger.info({ component: 'agent', action: 'shutdown', signal }, 'shutting down');
   await link.stop();
   await updates.idle();
+  await status.stop();
   await (pty as { closeAll(): Promise<void> } | null)?.closeAll();
   composeCli.dispose();
   return 0;

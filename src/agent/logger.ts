@@ -1,5 +1,5 @@
+import { createRequire } from 'node:module';
 import pino from 'pino';
-import pretty from 'pino-pretty';
 import type { Logger } from '../core/ports.js';
 
 /** Paths whose values never reach a log line. */
@@ -26,6 +26,10 @@ export function createLogger(opts: LoggerOptions): Logger & pino.Logger {
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
   };
   if (opts.destination) return pino(options, opts.destination);
-  if (opts.pretty) return pino(options, pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' }));
+  if (opts.pretty) {
+    // Loaded only for a terminal: services (the agent above all) log JSON and never load it.
+    const pretty = (createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty')).build;
+    return pino(options, pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' }));
+  }
   return pino(options);
 }

@@ -22,7 +22,8 @@ export DEBIAN_FRONTEND=noninteractive
 
 PKGS=(docker.io containerd runc tini docker-registry apache2-utils busybox-static skopeo
       oathtool openssl debootstrap curl ca-certificates jq redis-server chromium
-      fonts-wqy-microhei)  # a CJK font, so the web UI's Chinese screenshots show text
+      fonts-wqy-microhei   # a CJK font, so the web UI's Chinese screenshots show text
+      systemd)             # systemd-analyze verify checks deploy/watch-docker-agent.service
 PLUGIN_DIR=/usr/libexec/docker/cli-plugins
 D26=/opt/docker26
 T13=$WD/install/t13

@@ -2,6 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+/** The launcher users run (bin/watch-docker: `node <flags for the command> dist/cli.js …`). */
+export const LAUNCHER = fileURLToPath(new URL('../../bin/watch-docker', import.meta.url));
 
 export interface CliRun {
   child: ChildProcess;
@@ -10,9 +12,12 @@ export interface CliRun {
   exited: Promise<number | null>;
 }
 
-/** Starts the built CLI (`npm run build` first) as a real process. */
-export function startCli(args: string[], env: Record<string, string>): CliRun {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Starts the built CLI (`npm run build` first) as a real process: `node dist/cli.js …`, or
+ * with `launcher` through bin/watch-docker as users start it (node found on PATH).
+ */
+export function startCli(args: string[], env: Record<string, string>, opts: { launcher?: boolean } = {}): CliRun {
+  const child = spawn(opts.launcher ? LAUNCHER : process.execPath, opts.launcher ? args : [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));

@@ -115,11 +115,12 @@ function configWithoutAssets(path: string): string {
   return path;
 }
 
-/** A real agent process (the built CLI: `npm run build` first). */
+/** A real agent process (the built CLI: `npm run build` first), started as users start it: bin/watch-docker agent …. */
 export function startAgent(opts: { url: string; host: string; keyFile: string; joinToken?: string; dockerHost: string; env?: Record<string, string> }): CliRun {
   return startCli(
     ['agent', '--url', opts.url.replace(/^http/, 'ws'), '--host', opts.host, '--key-file', opts.keyFile, ...(opts.joinToken ? ['--join-token', opts.joinToken] : [])],
     { DOCKER_HOST: opts.dockerHost, AGENT_RETRY_MAX_MS: '2000', WATCH_LOGGING_LEVEL: 'debug', ...opts.env },
+    { launcher: true },
   );
 }
 

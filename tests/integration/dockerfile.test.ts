@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loginAt } from '../helpers/cli-process.js';
+import { startWorker, workerApi } from '../helpers/edge-worker.js';
 import { readBedEnv, uniqueName } from '../helpers/bed.js';
 import { startDebCache, type DebCache } from '../helpers/deb-cache.js';
 import { docker, dockerQuiet } from '../helpers/docker-cli.js';
@@ -163,9 +164,9 @@ describe('Dockerfile', () => {
     expect(cfg.Env).toEqual(expect.arrayContaining(['NODE_ENV=production', 'WATCH_SERVER_ADDR=:8080', 'WATCH_STORE_DATA_DIR=/data']));
     expect(Object.keys(cfg.ExposedPorts)).toEqual(['8080/tcp']);
     expect(Object.keys(cfg.Volumes)).toEqual(['/data']);
-    expect(cfg.Entrypoint).toEqual(['node', 'dist/cli.js']);
+    expect(cfg.Entrypoint).toEqual(['/app/bin/watch-docker']);
     expect(cfg.Cmd).toEqual(['serve']);
-    expect(cfg.Healthcheck.Test.slice(0, 3)).toEqual(['CMD', 'node', '-e']);
+    expect(cfg.Healthcheck.Test).toEqual(['CMD', 'node', 'dist/cli.js', 'health']);
     expect(cfg.Labels['org.opencontainers.image.title']).toBe('watch-docker');
     expect(cfg.Labels['org.opencontainers.image.licenses']).toBe('MIT');
   });
@@ -301,6 +302,65 @@ describe('Dockerfile', () => {
       await dockerQuiet(HOST, ['rm', '-f', other]);
     }
   }, 2 * MIN);
+
+  it('runs as an agent (`agent`): enrols with a Worker, turns healthy by the same HEALTHCHECK, keeps its key across a restart', async () => {
+    const agentName = `${name}-agent`;
+    const volume = `${agentName}-data`;
+    const stateDir = mkdtempSync(join(tmpdir(), 'wd-dockerfile-worker-'));
+    const worker = await startWorker({ persistDir: stateDir, vars: { USER_NAME: 'admin', USER_PASSWORD: PASSWORD } });
+    try {
+      const edgeToken = await loginAt(worker.url, 'admin', PASSWORD);
+      const host = 'dockerfile-agent';
+      const created = await workerApi(worker, edgeToken, '/api/hosts', { method: 'POST', body: JSON.stringify({ name: host }) });
+      expect(created.status).toBe(201);
+      const online = () => waitFor(`host ${host} online in the Worker`, 60_000, async () => {
+        const hosts = (await workerApi<{ hosts: Array<{ name: string; online: boolean }> }>(worker, edgeToken, '/api/hosts')).body.data.hosts;
+        return hosts.find((h) => h.name === host && h.online) ? true : undefined;
+      });
+      const healthy = () => waitFor('the agent container to turn healthy', 90_000, async () => {
+        const s = await docker(HOST, ['inspect', '--format', '{{.State.Health.Status}}', agentName]);
+        if (s === 'unhealthy') throw new Error(`unhealthy: ${await docker(HOST, ['inspect', '--format', '{{json .State.Health.Log}}', agentName])}`);
+        return s === 'healthy' ? s : undefined;
+      });
+      await docker(HOST, [
+        'run', '-d', '--name', agentName, '--network', 'host',
+        '-v', `${SOCKET}:/var/run/docker.sock`, '--group-add', String(statSync(SOCKET).gid),
+        '-v', `${volume}:/data`,
+        '-e', `AGENT_URL=${worker.url.replace(/^http/, 'ws')}`, '-e', `AGENT_HOST=${host}`, '-e', `AGENT_JOIN_TOKEN=${created.body.data.joinToken}`,
+        '--health-interval', '1s', '--health-timeout', '5s', '--health-start-period', '30s', '--health-retries', '3',
+        IMAGE, 'agent',
+      ]);
+      await online();
+      expect(await healthy()).toBe('healthy');
+      // The launcher started node with the agent's flags (PID 1: exec, no shell left over).
+      const cmdline = (await docker(HOST, ['exec', agentName, 'cat', '/proc/1/cmdline'])).split('\0').filter(Boolean);
+      expect(cmdline.slice(0, 2)).toEqual(['node', '--max-semi-space-size=1']);
+      expect(cmdline.slice(-2)).toEqual(['/app/bin/../dist/cli.js', 'agent']);
+      expect(await docker(HOST, ['exec', agentName, 'stat', '-c', '%a %U', `/data/agent-${host}.key`])).toBe('600 node');
+      const rss = /VmRSS:\s+(\d+) kB/.exec(await docker(HOST, ['exec', agentName, 'cat', '/proc/1/status']))?.[1];
+      console.info(`[dockerfile] agent container RSS once online: ${(Number(rss) / 1024).toFixed(1)} MB`);
+      // A listing through the agent in the container.
+      const listed = await workerApi<unknown[]>(worker, edgeToken, `/api/containers?all=true&host=${host}`);
+      expect(listed.status).toBe(200);
+      expect(JSON.stringify(listed.body.data)).toContain(agentName);
+      // A restart (the spent join token still in its environment): the key in the volume proves the host.
+      await docker(HOST, ['restart', '-t', '5', agentName]);
+      await online();
+      expect(await healthy()).toBe('healthy');
+      // The control plane stopped: the agent's link is down and the HEALTHCHECK says so.
+      await worker.stop();
+      const down = await waitFor('the agent to report its link down', 60_000, async () => {
+        const r = await docker(HOST, ['exec', agentName, 'node', 'dist/cli.js', 'health']).then(() => undefined, (e: Error) => e.message);
+        return r;
+      });
+      expect(down).toMatch(new RegExp(`agent ${host}: (waiting|connecting) since .*not linked to the control plane`));
+    } finally {
+      await worker.stop();
+      await dockerQuiet(HOST, ['rm', '-f', '-v', agentName]);
+      await dockerQuiet(HOST, ['volume', 'rm', volume]);
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  }, 6 * MIN);
 
   it('builds the same image with the legacy builder (no BuildKit-only syntax)', async (ctx) => {
     if (!buildkit) ctx.skip(); // the image above was built by the legacy builder already
