@@ -19,10 +19,14 @@ import { BedScratch, updaterEngines } from '../helpers/updater-bed.js';
 
 const HARNESS = join(import.meta.dirname, '../helpers/updater-harness.ts');
 
-/** Runs the harness until `until` appears on its stdout (plus `graceMs`), then SIGKILLs it. */
+/**
+ * Runs the harness until `until` appears on its stdout (plus `graceMs`), then SIGKILLs it. The
+ * harness is this one node process (tsx as a loader): through `npx tsx` the kill would reach
+ * npx only, and the updater would go on in an orphaned grandchild, racing with reconcile.
+ */
 function runAndKill(args: string[], until: string, graceMs = 0): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn('npx', ['tsx', HARNESS, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', HARNESS, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     const timer = setTimeout(() => {
@@ -78,7 +82,8 @@ describe.concurrent('crash safety', () => {
             expect(await store.getKeys('journal')).toEqual([`journal:${ids[i]}`]);
             const [outcome, ...more] = await reconcile(store, port, silentLogger);
             expect(more).toEqual([]);
-            expect(outcome).toMatchObject({ container: name, result: c.expect });
+            // The error (if any) is part of the comparison, so a failed settle says why.
+            expect({ container: outcome?.container, result: outcome?.result, error: outcome?.error }).toEqual({ container: name, result: c.expect, error: undefined });
 
             const holders = (await docker(host, ['ps', '-a', '--format', '{{.ID}} {{.Names}} {{.State}}'])).split('\n').filter((l) => l.split(' ')[1]?.startsWith(name));
             expect(holders).toHaveLength(1);
