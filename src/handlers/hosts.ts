@@ -16,6 +16,12 @@ const single = (): never => {
   throw new AppError(ErrorCode.NotFound, 'this server manages one host, the one it runs on: hosts exist only in the split deployment (Workers + agent)');
 };
 
+/** Containers with an update in the host's last scan report; null before its first scan. */
+async function updatesAvailable(deps: AppDeps, host: string): Promise<number | null> {
+  const report = deps.selectHost ? await deps.selectHost(host).scanner.last() : null;
+  return report ? Object.values(report.results).filter((r) => r.status === 'UpdateAvailable').length : null;
+}
+
 /**
  * GET/POST /api/hosts, DELETE /api/hosts/:name: the hosts of a split deployment (full user
  * token only). The join token is in the create answer only; only its hash is kept.
@@ -25,7 +31,8 @@ export function hostRoutes(deps: AppDeps, authDeps: AuthDeps): Hono<AppEnv> {
   return new Hono<AppEnv>()
     .get('/api/hosts', async (c) => {
       const list = hosts ? await hosts.list() : single();
-      return ok(c, { hosts: list, total: list.length });
+      const withUpdates = await Promise.all(list.map(async (h) => ({ ...h, updatesAvailable: await updatesAvailable(deps, h.name) })));
+      return ok(c, { hosts: withUpdates, total: list.length });
     })
     .post('/api/hosts', async (c) => {
       if (!hosts) single();

@@ -3,6 +3,7 @@ import memoryDriver from 'unstorage/drivers/memory';
 import { describe, expect, it } from 'vitest';
 import { prefixedStore, type HostDirectory } from '../../src/core/agent-link/hosts.js';
 import { Inventory } from '../../src/core/inventory.js';
+import { SCAN_KEY, Scanner } from '../../src/core/scanner.js';
 import { createApp } from '../../src/handlers/app.js';
 import type { AppDeps } from '../../src/handlers/context.js';
 import { MemoryDocker } from '../helpers/memory-docker.js';
@@ -40,9 +41,16 @@ describe('hosts routes', () => {
     };
     const selected: string[] = [];
     const deps: AppDeps = { ...base.deps, webhookJobs: undefined, hosts };
+    // The host's own scan report (in its part of the store): one update available of two.
+    const hostStore = createStorage({ driver: memoryDriver() });
+    await hostStore.setItem(SCAN_KEY, {
+      startedAt: 't', durationMs: 1, counts: { UpToDate: 1, UpdateAvailable: 1, Skipped: 0, Error: 0 },
+      results: { a: { containerId: 'a', status: 'UpdateAvailable' }, b: { containerId: 'b', status: 'UpToDate' } },
+    });
+    const hostScanner = new Scanner({ ...base.deps, inventory: new Inventory(remote), store: hostStore, checker: { prepare: async () => undefined, check: async () => ({ status: 'UpToDate', remoteDigest: '' }) } });
     deps.selectHost = (name) => {
       selected.push(name);
-      return { ...deps, docker: remote, inventory: new Inventory(remote) };
+      return { ...deps, docker: remote, inventory: new Inventory(remote), scanner: hostScanner };
     };
     const app = createApp(deps);
     const login = await app.request('/api/v1/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: TEST_USER, password: TEST_PASSWORD }) });
@@ -55,8 +63,10 @@ describe('hosts routes', () => {
     const bad = await req('/api/hosts', { method: 'POST', body: JSON.stringify({ name: 'web-1', joinTokenTtlSeconds: 0 }) });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { msg: string }).msg).toMatch(/joinTokenTtlSeconds/);
-    const list = (await (await req('/api/hosts')).json()) as { data: { total: number } };
+    const list = (await (await req('/api/hosts')).json()) as { data: { total: number; hosts: { name: string; updatesAvailable: number | null }[] } };
     expect(list.data.total).toBe(1);
+    expect(list.data.hosts).toEqual([expect.objectContaining({ name: 'web-1', updatesAvailable: 1 })]);
+    selected.length = 0;
 
     const names = async (res: Response) => ((await res.json()) as { data: { containers: Array<{ name: string }> } }).data.containers.map((c) => c.name);
     expect(await names(await req('/api/containers?all=true', { headers: { 'x-watch-host': 'web-1' } }))).toEqual(['on-remote']);
