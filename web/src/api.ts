@@ -21,31 +21,25 @@ export class ApiError extends Error {
   }
 }
 
-const TOKEN_KEY = 'wd.token';
-
-/** The full token (signed in) — kept in localStorage so a reload stays signed in. */
-export const token = signal<string | null>(localStorage.getItem(TOKEN_KEY));
-
-export function setToken(t: string | null): void {
-  token.value = t;
-  if (t) localStorage.setItem(TOKEN_KEY, t);
-  else localStorage.removeItem(TOKEN_KEY);
+/** A value kept in a signal and in localStorage under `key`, so a reload keeps it; null removes it. */
+function storedSignal(key: string) {
+  const value = signal<string | null>(localStorage.getItem(key));
+  const set = (v: string | null): void => {
+    value.value = v;
+    if (v) localStorage.setItem(key, v);
+    else localStorage.removeItem(key);
+  };
+  return [value, set] as const;
 }
 
-const HOST_KEY = 'wd.host';
+/** The full token (signed in) — kept in localStorage so a reload stays signed in. */
+export const [token, setToken] = storedSignal('wd.token');
 
 /**
  * Split deployment: the host every call addresses (X-Watch-Host; ?host= on WebSockets).
  * Remembered across reloads; null on a single-host server.
  */
-export const currentHost = signal<string | null>(localStorage.getItem(HOST_KEY));
-
-export function setHost(name: string | null): void {
-  currentHost.value = name;
-  if (name) localStorage.setItem(HOST_KEY, name);
-  else localStorage.removeItem(HOST_KEY);
-}
-
+export const [currentHost, setHost] = storedSignal('wd.host');
 
 /** Calls the API with the given token (default: the full token); throws ApiError on any failure. */
 export async function api<T>(method: string, path: string, body?: unknown, opts: { token?: string | null; signal?: AbortSignal } = {}): Promise<T> {
