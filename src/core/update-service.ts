@@ -1,3 +1,4 @@
+import { randomBytes, toHex } from './auth/encoding.js';
 import { KeyedLock } from './keyed-lock.js';
 import type { ComposePort } from './compose/port.js';
 import type { ProjectLocks } from './compose/project-locks.js';
@@ -31,11 +32,6 @@ export interface UpdateServiceDeps {
   clock: Clock;
   /** Updater options fixed by the runtime (e.g. a shorter settle time in tests). */
   updaterOptions?: Partial<UpdateOptions>;
-}
-
-function randomSuffix(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(6));
-  return Array.from(bytes, (b) => b.toString(36).padStart(2, '0')).join('');
 }
 
 /** A container name or id as the Engine accepts it; anything else never reaches the Engine API. */
@@ -81,7 +77,7 @@ export class UpdateService {
       if (running) throw new AppError(ErrorCode.Conflict, `${c.name} is already being updated (job ${running.id})`, { jobId: running.id });
       // Unique across processes too: on Workers several isolates number their jobs, and a host's
       // agent takes this id as the update's idempotency key.
-      const id = `${this.deps.clock.now().toString(36)}-${(++this.seq).toString(36)}-${randomSuffix()}`;
+      const id = `${this.deps.clock.now().toString(36)}-${(++this.seq).toString(36)}-${toHex(randomBytes(6))}`;
       const job: Job = { id, promise: this.slots.run(() => this.imageLocks.run(c.image, () => this.run(id, c, trigger))) };
       this.jobs.set(c.id, job);
       this.jobs.set(c.name, job);

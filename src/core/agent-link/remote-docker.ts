@@ -119,23 +119,15 @@ export class RemoteImageChecker implements ImageChecker {
   ) {}
 
   async prepare(refs: ImageRef[]): Promise<void> {
-    await this.link.call('registryPrepare', [refs.map(plainRef)], { timeoutMs: this.timeouts.registryMs });
+    await this.link.call('registryPrepare', [refs.map((r) => plain(r))], { timeoutMs: this.timeouts.registryMs });
   }
 
   check(ref: ImageRef, local: { id: string; repoDigests: string[]; platform: Platform }): Promise<{ status: 'UpToDate' | 'UpdateAvailable'; remoteDigest: string }> {
-    return this.link.call('registryCheck', [plainRef(ref), { id: local.id, repoDigests: local.repoDigests, platform: local.platform }], { timeoutMs: this.timeouts.registryMs }) as Promise<{ status: 'UpToDate' | 'UpdateAvailable'; remoteDigest: string }>;
+    return this.link.call('registryCheck', [plain(ref), { id: local.id, repoDigests: local.repoDigests, platform: local.platform }], { timeoutMs: this.timeouts.registryMs }) as Promise<{ status: 'UpToDate' | 'UpdateAvailable'; remoteDigest: string }>;
   }
 
   forget(ref: ImageRef): void {
     // Best effort: an offline host has nothing cached that matters until it is back.
-    void this.link.call('registryForget', [plainRef(ref)], { timeoutMs: this.timeouts.callMs }).catch(() => undefined);
+    void this.link.call('registryForget', [plain(ref)], { timeoutMs: this.timeouts.callMs }).catch(() => undefined);
   }
-}
-
-/** An ImageRef without undefined fields (they do not survive JSON). */
-function plainRef(ref: ImageRef): Record<string, string> {
-  const out: Record<string, string> = { registry: ref.registry, apiHost: ref.apiHost, repository: ref.repository };
-  if (ref.tag !== undefined) out.tag = ref.tag;
-  if (ref.digest !== undefined) out.digest = ref.digest;
-  return out;
 }

@@ -10,6 +10,7 @@ import type { Logger } from '../ports.js';
 import type { ContainerUpdater } from '../update-service.js';
 import { UpdateHistory, type HistoryEntry } from '../update-history.js';
 import type { UpdateOptions, UpdateResult } from '../updater/update-options.js';
+import { errorFromFrame } from './endpoint.js';
 import type { HostUpdateOutcome } from './host-updates.js';
 import { plain, type LinkTransport } from './remote-docker.js';
 
@@ -33,8 +34,7 @@ export function interruptedMessage(host: string, container: string, reason: stri
 /** The UpdateResult of an outcome, or the AppError it carries. */
 export function resultOf(outcome: HostUpdateOutcome): UpdateResult {
   if (outcome.ok && outcome.result) return outcome.result;
-  const e = outcome.error ?? { code: ErrorCode.Internal, msg: 'the agent reported a failed update without details' };
-  throw new AppError((Object.values(ErrorCode) as number[]).includes(e.code) ? (e.code as ErrorCode) : ErrorCode.Internal, e.msg, e.data ?? null);
+  throw errorFromFrame(outcome.error ?? { code: ErrorCode.Internal, msg: 'the agent reported a failed update without details' });
 }
 
 /** Runs each update on the host's agent (`updateContainer`), with the update id as idempotency key. */
