@@ -16,7 +16,7 @@ import { prefixedStore } from '../core/agent-link/hosts.js';
 import { syncUpdateOutcomes } from '../core/agent-link/remote-updater.js';
 import { UpdateHistory } from '../core/update-history.js';
 import { silentLogger } from '../core/ports.js';
-import { LinkRequester, errorToFrame } from '../core/agent-link/endpoint.js';
+import { LinkRequester, errorFromFrame, errorToFrame } from '../core/agent-link/endpoint.js';
 import { authenticate, newHost, newNonce, type HostRecord } from '../core/agent-link/enrolment.js';
 import {
   CloseCode, FrameError, PING_TEXT, PONG_TEXT, PROTOCOL_VERSION, SequenceCounter, SequenceGuard, parseFrame,
@@ -353,6 +353,5 @@ export class HostRegistry extends DurableObject<Record<string, unknown>> {
 /** Turns a relay outcome back into a value or an AppError. */
 export function unwrap<T>(outcome: RelayOutcome<T>): T {
   if (outcome.ok) return outcome.result;
-  throw new AppError((outcome.code in httpKnown ? outcome.code : ErrorCode.Internal) as ErrorCode, outcome.msg, outcome.data ?? null);
+  throw errorFromFrame(outcome);
 }
-const httpKnown: Record<number, true> = Object.fromEntries(Object.values(ErrorCode).map((c) => [c, true]));
