@@ -119,10 +119,7 @@ async function main(): Promise<number> {
   const logger = createLogger({ level: config.logging.level, pretty: process.stdout.isTTY === true });
   // Listen for signals before starting, so one that arrives during start-up (the port is
   // already open while the journal is reconciled) still ends in a clean shutdown.
-  const stopRequested = new Promise<string>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
+  const stopRequested = stopSignal();
   const [{ startServer }, { createNodeRuntime }] = await Promise.all([import('./server.js'), import('./runtime.js')]);
   const server = await startServer(await createNodeRuntime(config, env, logger));
   const signal = await stopRequested;

@@ -40,7 +40,8 @@ export async function runAgent(args: AgentArgs, config: LoadedConfig, env: Recor
   const logger = createLogger({ level: config.logging.level, pretty: process.stdout.isTTY === true });
   const keyFile = args.keyFile ?? env.AGENT_KEY_FILE ?? join(config.store.dataDir, `agent-${host}.key`);
   const key = await loadOrCreateKey(keyFile, logger);
-  const docker = new DockerodePort(resolveDockerHost(config.docker.host, env));
+  const dockerHost = resolveDockerHost(config.docker.host, env);
+  const docker = new DockerodePort(dockerHost);
   // Updates run here, journaled beside the key; interrupted ones are settled before the link starts.
   const updates = await hostUpdateHandlers({ docker, dataDir: env.AGENT_DATA_DIR || join(dirname(keyFile), `agent-${host}`), logger });
   const dockerAuths = await readDockerConfigAuths(env);
@@ -48,7 +49,6 @@ export async function runAgent(args: AgentArgs, config: LoadedConfig, env: Recor
   const { checker } = createUpdateChecker(config, { dockerAuths: dockerAuths.credentials, logger: logger.child({ component: 'registry' }), fetch: nodeFetch });
   const retryMaxMs = Number(env.AGENT_RETRY_MAX_MS ?? '') || undefined;
   // Compose and the shell of this host: its own APP_PATH and IS_OPEN_DOCKER_SHELL decide.
-  const dockerHost = resolveDockerHost(config.docker.host, env);
   const composeCli = new ComposeCli(dockerHost);
   const appPath = config.compose.appPath;
   let pty: { closeAll(): Promise<void> } | null = null;
