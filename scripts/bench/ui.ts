@@ -17,6 +17,7 @@
  *
  * Prints PASS/FAIL per target; exits 1 when one fails. Needs `npm run build` and the bed.
  */
+import { mapLimit } from '../../src/core/concurrency.js';
 import Docker from 'dockerode';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -50,7 +51,7 @@ const dataDir = mkdtempSync(join(tmpdir(), 'wdbui-'));
 
 async function removeContainers(): Promise<void> {
   const list = await engine.listContainers({ all: true, filters: { label: [`${label}=${run}`] } }).catch(() => []);
-  await pool(list, 4, (c) => engine.getContainer(c.Id).remove({ force: true }).catch(() => undefined));
+  await mapLimit(list, 4, (c) => engine.getContainer(c.Id).remove({ force: true }).catch(() => undefined));
   if (list.length) log(`removed ${list.length} containers`);
 }
 
@@ -60,18 +61,6 @@ const stop = stopOnSignal(async () => {
   await removeContainers();
   rmSync(dataDir, { recursive: true, force: true });
 }, 30_000);
-
-async function pool<T>(items: readonly T[], width: number, work: (item: T, i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(width, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        await work(items[i] as T, i);
-      }
-    }),
-  );
-}
 
 // ---- in the page ----------------------------------------------------------------------------
 
@@ -153,7 +142,7 @@ async function main(): Promise<number> {
   const load0 = loadavg()[0] ?? 0;
   log(`creating ${N} containers (${run}-*) on ${host}`);
   const t0 = performance.now();
-  await pool(
+  await mapLimit(
     Array.from({ length: N }, (_, i) => i),
     4,
     async (i) => {

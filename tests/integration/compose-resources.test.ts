@@ -1,5 +1,4 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -10,6 +9,7 @@ import type { ComposeProject } from '../../src/core/compose/service.js';
 import { bed } from '../helpers/bed.js';
 import { docker, dockerQuiet } from '../helpers/docker-cli.js';
 import { testApp } from '../helpers/test-app.js';
+import { freePort } from '../helpers/edge-worker.js';
 
 // No silent skip: the test bed always has docker compose v2 (tests/bed/install.sh); without it this file fails.
 if (!bed().compose) throw new Error('the test bed has no docker compose v2 (WD_COMPOSE=1 is missing from /tmp/wd/bed.env): install the compose plugin (tests/bed/install.sh) and run tests/bed/up.sh again');
@@ -25,18 +25,6 @@ async function call<T = unknown>(method: string, path: string, body?: unknown): 
   return { status: res.status, body: (await res.json()) as { code: number; msg: string; data: T } };
 }
 const project = async () => (await call<ComposeProject[]>('GET', '/api/compose')).body.data.find((p) => p.name === P);
-
-/** A TCP port free on 127.0.0.1 right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      s.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** A user-defined bridge network and a named volume of the project (never Docker's default bridge), a port on 127.0.0.1 only. */
 const yamlWith = (port: number, label: string) => `services:

@@ -1,13 +1,12 @@
 import { execFile } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loginAt } from '../helpers/cli-process.js';
-import { startWorker, workerApi } from '../helpers/edge-worker.js';
+import { freePort, startWorker, workerApi } from '../helpers/edge-worker.js';
 import { readBedEnv, uniqueName } from '../helpers/bed.js';
 import { startDebCache, type DebCache } from '../helpers/deb-cache.js';
 import { docker, dockerQuiet } from '../helpers/docker-cli.js';
@@ -46,17 +45,6 @@ let port = 0;
 let containerId = '';
 /** BuildKit when the buildx plugin is there (the CLI's default then); else the legacy builder. */
 let buildkit = false;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port: p } = srv.address() as { port: number };
-      srv.close(() => resolve(p));
-    });
-  });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
