@@ -44,6 +44,20 @@ export const SCAN_KEY = 'scan:last';
 export const REFS_KEY = 'scan:refs';
 const MAX_REMEMBERED_REFS = 500;
 
+/**
+ * Marks a container as running an image just pulled for its tag in the stored scan report, so it
+ * shows as up to date until the next scan says otherwise. Scanner.recordUpdated runs it under
+ * its lock; the split deployment's host link runs it for outcomes an agent reports on reconnect.
+ */
+export async function markUpdated(store: Store, clock: Clock, containerId: string, imageId: string, digest: string | undefined): Promise<void> {
+  const now = new Date(clock.now()).toISOString();
+  const report = (await store.getItem<ScanReport>(SCAN_KEY)) ?? { startedAt: now, durationMs: 0, counts: { UpToDate: 0, UpdateAvailable: 0, Skipped: 0, Error: 0 }, results: {} };
+  report.results[containerId] = {
+    containerId, imageId, status: 'UpToDate', skipped: false, ...(digest ? { remoteDigest: digest } : {}), lastCheckedAt: now,
+  };
+  await store.setItem(SCAN_KEY, report);
+}
+
 function errorKindOf(err: unknown): string {
   const kind = err instanceof AppError ? err.data?.kind : undefined;
   return typeof kind === 'string' ? kind : 'unknown';
@@ -87,14 +101,7 @@ export class Scanner {
   async recordUpdated(containerId: string, imageId: string, digest: string | undefined): Promise<void> {
     const { store, clock } = this.deps;
     // Read-modify-write of one key: updates finishing together must not drop each other's result.
-    await this.reportLock.run(SCAN_KEY, async () => {
-      const now = new Date(clock.now()).toISOString();
-      const report = (await this.last()) ?? { startedAt: now, durationMs: 0, counts: { UpToDate: 0, UpdateAvailable: 0, Skipped: 0, Error: 0 }, results: {} };
-      report.results[containerId] = {
-        containerId, imageId, status: 'UpToDate', skipped: false, ...(digest ? { remoteDigest: digest } : {}), lastCheckedAt: now,
-      };
-      await store.setItem(SCAN_KEY, report);
-    });
+    await this.reportLock.run(SCAN_KEY, () => markUpdated(store, clock, containerId, imageId, digest));
   }
 
   /** Keeps the references this scan checked (group keys are "REF IMAGE-ID"), when they changed. */

@@ -15,7 +15,8 @@ import kvDriver from 'unstorage/drivers/cloudflare-kv-binding';
 import { prefixedStore } from '../core/agent-link/hosts.js';
 import { syncUpdateOutcomes } from '../core/agent-link/remote-updater.js';
 import { UpdateHistory } from '../core/update-history.js';
-import { silentLogger } from '../core/ports.js';
+import { silentLogger, systemClock } from '../core/ports.js';
+import { markUpdated } from '../core/scanner.js';
 import { LinkRequester, errorFromFrame, errorToFrame } from '../core/agent-link/endpoint.js';
 import { authenticate, newHost, newNonce, type HostRecord } from '../core/agent-link/enrolment.js';
 import {
@@ -181,9 +182,16 @@ export class HostLink extends DurableObject<Record<string, unknown>> {
   private async takeOutcomes(host: string, requester: LinkRequester): Promise<void> {
     const kv = this.env.STATE as KVNamespace | undefined;
     if (!kv) return;
-    const history = new UpdateHistory(prefixedStore(createStorage({ driver: kvDriver({ binding: kv }) }), `host:${host}`));
+    const store = prefixedStore(createStorage({ driver: kvDriver({ binding: kv }) }), `host:${host}`);
+    const history = new UpdateHistory(store);
     try {
-      await syncUpdateOutcomes({ link: { call: (op, args, opts) => requester.call(op, args, opts) }, history, logger: silentLogger });
+      await syncUpdateOutcomes({
+        link: { call: (op, args, opts) => requester.call(op, args, opts) }, history, logger: silentLogger,
+        // As the history routes do: a finished update shows as up to date in the host's scan report.
+        onUpdated: async (e) => {
+          if (e.newContainerId && e.newImageId) await markUpdated(store, systemClock, e.newContainerId, e.newImageId, undefined);
+        },
+      });
     } catch (err) {
       console.log(JSON.stringify({ level: 'warn', component: 'host-link', host, action: 'outcomes', err: describeError(err), msg: 'could not take the update outcomes the agent reported; the history routes ask again' }));
     }

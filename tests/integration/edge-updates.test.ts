@@ -178,6 +178,9 @@ describe('split deployment: updates run on the host', () => {
       proxy.resume();
       // Taken by the host's Durable Object when the agent says hello (no history read yet), then acknowledged.
       await until('the outcome acknowledged after reconnect', async () => outcomeFiles().length === 0, 60_000);
+      // The object also marked the new container up to date in the host's scan report, as the history routes would.
+      const listed = (await api<{ containers: { id: string; status: string }[] }>(`/api/containers?all=true&host=${HOST}`)).body.data.containers;
+      expect(listed.find((c) => c.id === fresh)).toMatchObject({ status: 'UpToDate' });
       const entry = (await history()).find((e) => e.id === updateId);
       expect(entry).toMatchObject({ result: 'updated', newContainerId: fresh, newImageId, trigger: { kind: 'api' } });
       expect(entry?.error).toBeUndefined();
